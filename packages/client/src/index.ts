@@ -14,3 +14,14 @@ export {
   CLIENT_ERROR_CODES,
   type ClientErrorCode,
 } from './errors.js';
+export {
+  TokenClient,
+  type AccessToken,
+  type TokenClientOptions,
+  type TokenRequestOptions,
+  type TokenClientEvent,
+} from './token-client.js';
+export { DPoPSigner, type DPoPKeyInput } from './dpop.js';
+export { discoveryUrls, type AuthorizationServerMetadata } from './discovery.js';
+export { challengeError } from './authenticated-fetch.js';
+export { parseRetryAfter, type RetryOptions, type FetchLike } from './http.js';
