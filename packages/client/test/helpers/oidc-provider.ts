@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 export const API = 'https://api.example.test/';
 
@@ -48,7 +48,7 @@ export async function startOidcProvider(opts: { ttl?: number; privateJwk?: Recor
         ? [{ ...common, client_id: clients.privateKey.id, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [publicJwk] } }]
         : []),
     ],
-    scopes: ['read', 'write'],
+    scopes: ['read', 'write', 'admin'],
     features: {
       clientCredentials: { enabled: true },
       devInteractions: { enabled: false },
@@ -58,8 +58,8 @@ export async function startOidcProvider(opts: { ttl?: number; privateJwk?: Recor
         defaultResource: () => API,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
-          if (resource !== API) throw new Error('unknown resource');
-          return { scope: 'read write', audience: API, accessTokenTTL: opts.ttl ?? 3600, accessTokenFormat: 'jwt' };
+          if (resource !== API) throw new errors.InvalidTarget();
+          return { scope: 'read write admin', audience: API, accessTokenTTL: opts.ttl ?? 3600, accessTokenFormat: 'jwt' };
         },
       },
     },
