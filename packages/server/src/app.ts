@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { buildHttpServer } from './http/server.js';
+import { ClientService } from './management/clients.service.js';
+import { closeServices, openServices, startServices, type Services } from './services.js';
+import './features.js';
+
+export const ADMIN_SCOPE = 'latchkey:admin';
+export const INTROSPECT_SCOPE = 'latchkey:introspect';
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'latchkey' },
+    // Defence in depth: nothing should ever log these, but if it does they are masked.
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'client_secret', 'client_assertion', 'access_token', 'token', 'secret', '*.client_secret', '*.access_token'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export interface Bootstrap {
+  client_id: string;
+  client_secret: string;
+}
+
+/**
+ * First start (no signing key yet): create the signing key and an admin client whose credentials are
+ * returned once for printing. Later starts return undefined.
+ */
+export async function bootstrap(s: Services): Promise<Bootstrap | undefined> {
+  if ((await s.store.listKeys()).length > 0) return undefined;
+  await s.keyring.ensureKey();
+  const admin = await new ClientService(s).create(
+    {
+      client_name: 'Latchkey admin',
+      scope: `${ADMIN_SCOPE} ${INTROSPECT_SCOPE}`,
+      audience: [s.config.issuer],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    'bootstrap',
+  );
+  return { client_id: admin.client_id as string, client_secret: admin.client_secret as string };
+}
+
+export interface RunningServer {
+  services: Services;
+  http: FastifyInstance;
+  url: string;
+  bootstrap: Bootstrap | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens the store, bootstraps on first start, loads caches, and listens. */
+export async function startServer(config: Config, opts: { log?: Logger; https?: Record<string, unknown>; port?: number } = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const services = await openServices(config, log);
+  let boot: Bootstrap | undefined;
+  let http: FastifyInstance | undefined;
+  try {
+    boot = await bootstrap(services);
+    await startServices(services);
+    http = await buildHttpServer(services, { https: opts.https });
+    await http.listen({ port: opts.port ?? config.port, host: config.host });
+  } catch (e) {
+    await http?.close().catch(() => {});
+    await closeServices(services).catch(() => {});
+    throw e;
+  }
+  const addr = http.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closed = false;
+  return {
+    services,
+    http,
+    url: `${opts.https ? 'https' : 'http'}://${host}:${port}`,
+    bootstrap: boot,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await http!.close();
+      await closeServices(services);
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { ClientService } from '../../management/clients.service.js';
+import { actor, fail, kv, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
+import { OAuthError } from '../../errors.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+};
+
+interface MetaOpts {
+  name?: string;
+  clientId?: string;
+  scope?: string;
+  defaultScope?: string;
+  audience?: string[];
+  authMethod?: string;
+  jwksFile?: string;
+  jwksUri?: string;
+  tokenTtl?: number;
+  tokenFormat?: string;
+  tlsSubjectDn?: string;
+  tlsSanDns?: string;
+  dpopBound?: boolean;
+}
+
+function metaOptions(cmd: Command): Command {
+  return cmd
+    .option('--scope <scopes>', 'allowed scopes, space-separated')
+    .option('--default-scope <scopes>', 'scopes granted when a request names none (default: all allowed)')
+    .option('--audience <url>', 'allowed audience / RFC 8707 resource (repeatable; the first is the default)', collect)
+    .option('--jwks-file <file>', 'JSON Web Key Set with the client public keys (private_key_jwt, self_signed_tls_client_auth)')
+    .option('--jwks-uri <url>', 'URL of the client JWKS')
+    .option('--token-ttl <seconds>', 'access token lifetime', int('--token-ttl'))
+    .addOption(new Option('--token-format <format>', 'access token format').choices(['jwt', 'opaque']))
+    .option('--tls-subject-dn <dn>', 'tls_client_auth: expected certificate subject DN (RFC 4514)')
+    .option('--tls-san-dns <name>', 'tls_client_auth: expected certificate DNS SAN')
+    .option('--dpop-bound', 'require DPoP-bound access tokens');
+}
+
+function toMetadata(o: MetaOpts): Record<string, unknown> {
+  const m: Record<string, unknown> = {};
+  if (o.clientId !== undefined) m.client_id = o.clientId;
+  if (o.name !== undefined) m.client_name = o.name;
+  if (o.scope !== undefined) m.scope = o.scope;
+  if (o.defaultScope !== undefined) m.default_scope = o.defaultScope;
+  if (o.audience !== undefined) m.audience = o.audience;
+  if (o.authMethod !== undefined) m.token_endpoint_auth_method = o.authMethod;
+  if (o.jwksFile !== undefined) {
+    try {
+      m.jwks = JSON.parse(readFileSync(o.jwksFile, 'utf8'));
+    } catch (e) {
+      throw new Error(`--jwks-file: ${(e as Error).message}`);
+    }
+  }
+  if (o.jwksUri !== undefined) m.jwks_uri = o.jwksUri;
+  if (o.tokenTtl !== undefined) m.access_token_ttl = o.tokenTtl;
+  if (o.tokenFormat !== undefined) m.access_token_format = o.tokenFormat;
+  if (o.tlsSubjectDn !== undefined) m.tls_client_auth_subject_dn = o.tlsSubjectDn;
+  if (o.tlsSanDns !== undefined) m.tls_client_auth_san_dns = o.tlsSanDns;
+  if (o.dpopBound) m.dpop_bound_access_tokens = true;
+  return m;
+}
+
+const COLS = ['client_id', 'client_name', 'token_endpoint_auth_method', 'scope', 'access_token_format', 'disabled'];
+
+type Opts = StoreOptions & MetaOpts & Record<string, unknown>;
+
+export function clientsCommand(): Command {
+  const clients = new Command('clients').description('manage OAuth clients');
+
+  withStoreOptions(
+    metaOptions(
+      clients
+        .command('create')
+        .description('register a client; prints its secret once')
+        .requiredOption('--name <name>', 'client_name')
+        .option('--client-id <id>', 'choose the client_id ([A-Za-z0-9._:-]{3,128}); default: generated')
+        .addOption(
+          new Option('--auth-method <method>', 'token_endpoint_auth_method')
+            .choices(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'])
+            .default('client_secret_basic'),
+        ),
+    ),
+  ).action(async (o: Opts) => {
+    try {
+      const created = await withServices(o, (s) => new ClientService(s).create(toMetadata(o), actor()));
+      print(o, created, () =>
+        kv(created) + (created.client_secret ? '\n\nThe client secret is shown only once. Store it in your secret manager now.' : ''),
+      );
+    } catch (e) {
+      fail(e, o.json);
+    }
+  });
+
+  withStoreOptions(
+    clients
+      .command('list')
+      .description('list clients')
+      .option('--search <text>', 'substring of client_id or client_name')
+      .option('--limit <n>', 'page size', int('--limit'), 100)
+      .option('--offset <n>', 'page offset', int('--offset'), 0),
+  ).action(async (o: Opts & { search?: string; limit: number; offset: number }) => {
+    try {
+      const res = await withServices(o, (s) => new ClientService(s).list({ search: o.search, limit: o.limit, offset: o.offset }));
+      print(o, res, () => table(res.clients, COLS) + `\n${res.total} client(s)`);
+    } catch (e) {
+      fail(e, o.json);
+    }
+  });
+
+  withStoreOptions(clients.command('show').description('show one client').argument('<client_id>')).action(async (id: string, o: Opts) => {
+    try {
+      const c = await withServices(o, (s) => new ClientService(s).get(id));
+      if (!c) throw new OAuthError('not_found', `no client ${id}`);
+      print(o, c, () => kv(c));
+    } catch (e) {
+      fail(e, o.json);
+    }
+  });
+
+  withStoreOptions(metaOptions(clients.command('update').description('change client metadata').argument('<client_id>').option('--name <name>', 'client_name'))).action(
+    async (id: string, o: Opts) => {
+      try {
+        const c = await withServices(o, (s) => new ClientService(s).update(id, toMetadata(o), actor()));
+        print(o, c, () => kv(c));
+      } catch (e) {
+        fail(e, o.json);
+      }
+    },
+  );
+
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    withStoreOptions(clients.command(name).description(`${name} a client (takes effect on running servers within 1 s)`).argument('<client_id>')).action(
+      async (id: string, o: Opts) => {
+        try {
+          const c = await withServices(o, (s) => new ClientService(s).setDisabled(id, disabled, actor()));
+          print(o, c, () => `client ${id} ${disabled ? 'disabled' : 'enabled'}`);
+        } catch (e) {
+          fail(e, o.json);
+        }
+      },
+    );
+  }
+
+  withStoreOptions(clients.command('delete').description('delete a client').argument('<client_id>')).action(async (id: string, o: Opts) => {
+    try {
+      await withServices(o, (s) => new ClientService(s).delete(id, actor()));
+      print(o, { client_id: id, deleted: true }, () => `client ${id} deleted`);
+    } catch (e) {
+      fail(e, o.json);
+    }
+  });
+
+  withStoreOptions(
+    clients
+      .command('rotate-secret')
+      .description('issue a new secret; old secrets keep working for the grace period, then fail')
+      .argument('<client_id>')
+      .option('--grace <seconds>', 'how long the old secret keeps working', int('--grace'), 0)
+      .option('--expires-in <seconds>', 'give the new secret an expiry', int('--expires-in')),
+  ).action(async (id: string, o: Opts & { grace: number; expiresIn?: number }) => {
+    try {
+      const c = await withServices(o, (s) => new ClientService(s).rotateSecret(id, actor(), { graceSeconds: o.grace, expiresIn: o.expiresIn }));
+      print(o, c, () => kv(c) + '\n\nThe new client secret is shown only once.');
+    } catch (e) {
+      fail(e, o.json);
+    }
+  });
+
+  return clients;
+}

@@ -1,0 +1,82 @@
+import { invalidClient, invalidRequest, OAuthError } from '../errors.js';
+import { header, type FormParams, type OAuthRequest } from '../protocol/request.js';
+import type { CachedClient } from '../store/client-cache.js';
+import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
+
+const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+
+/** Adds `WWW-Authenticate: Basic` to 401s for Basic requests (RFC 6749 §5.2). */
+export function basicChallenge(realm: string): Record<string, string> {
+  return { 'www-authenticate': `Basic realm="${realm.replace(/["\\]/g, '')}", charset="UTF-8"` };
+}
+
+/**
+ * The common secret check: same work for unknown clients, wrong secrets, disabled clients and
+ * clients registered with another method, so none of these is distinguishable (SPEC §3).
+ */
+export function checkSecret(
+  ctx: AuthContext,
+  clientId: string,
+  secret: string,
+  method: 'client_secret_basic' | 'client_secret_post',
+): AuthenticatedClient {
+  const c: CachedClient | undefined = ctx.clients.get(clientId);
+  const now = Date.now();
+  const hashes: string[] = [];
+  if (c) for (const s of c.secrets) if (s.expires_at == null || s.expires_at > now) hashes.push(s.hash);
+  const ok = ctx.hasher.verify(secret, hashes);
+  if (!c || !ok) throw invalidClient(c ? 'wrong or expired secret' : 'unknown client');
+  if (c.record.disabled) throw invalidClient('client disabled');
+  // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
+  if (c.record.token_endpoint_auth_method !== method) throw invalidClient(`client is registered for ${c.record.token_endpoint_auth_method}`);
+  return { client: c, method };
+}
+
+/** RFC 6749 §2.3.1 HTTP Basic: id and secret are form-url-encoded before base64. */
+export const clientSecretBasic: ClientAuthenticator = {
+  kind: 'basic',
+  methods: ['client_secret_basic'],
+  present(req) {
+    return header(req, 'authorization') !== undefined;
+  },
+  async authenticate(req: OAuthRequest, _params: FormParams, ctx: AuthContext) {
+    const challenge = basicChallenge(ctx.config.issuer);
+    const withChallenge = (e: OAuthError) => {
+      e.headers = { ...(e.headers ?? {}), ...challenge };
+      return e;
+    };
+    const h = header(req, 'authorization')!;
+    const m = /^basic +([A-Za-z0-9+/=_-]*) *$/i.exec(h);
+    if (!m) throw withChallenge(invalidClient('unsupported authorization scheme'));
+    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon === -1) throw withChallenge(invalidClient('malformed basic credentials'));
+    let id: string, secret: string;
+    try {
+      id = formDecode(decoded.slice(0, colon));
+      secret = formDecode(decoded.slice(colon + 1));
+    } catch {
+      throw withChallenge(invalidClient('malformed basic credentials encoding'));
+    }
+    try {
+      return checkSecret(ctx, id, secret, 'client_secret_basic');
+    } catch (e) {
+      throw e instanceof OAuthError ? withChallenge(e) : e;
+    }
+  },
+};
+
+/** RFC 6749 §2.3.1 credentials in the request body (client_id + client_secret). */
+export const clientSecretPost: ClientAuthenticator = {
+  kind: 'post',
+  methods: ['client_secret_post'],
+  present(_req, params) {
+    return params.has('client_secret');
+  },
+  async authenticate(_req, params, ctx) {
+    const id = params.get('client_id');
+    const secret = params.get('client_secret')!;
+    if (!id) throw invalidRequest('client_id is required with client_secret');
+    return checkSecret(ctx, id, secret, 'client_secret_post');
+  },
+};

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration: flags > environment (LATCHKEY_*) > config file (JSON) > defaults.
+ * Validated once at start-up, defaults filled in, deep-frozen. Every setting is documented
+ * in `settings` below, which also generates docs/configuration.md (`npm run docs:config`).
+ */
+export const settings = {
+  port: { env: 'LATCHKEY_PORT', default: 8080, doc: 'TCP port of the HTTP listener.' },
+  host: { env: 'LATCHKEY_HOST', default: '127.0.0.1', doc: 'Address to listen on. Use 0.0.0.0 behind a load balancer.' },
+  issuer: { env: 'LATCHKEY_ISSUER', default: undefined, doc: 'Issuer identifier (RFC 8414). Must be https:// except on loopback hosts. Default: http://HOST:PORT.' },
+  dataDir: { env: 'LATCHKEY_DATA_DIR', default: './.latchkey', doc: 'Directory for the SQLite store and the key-encryption-key file.' },
+  db: { env: 'LATCHKEY_DB', default: undefined, doc: 'Store URL: sqlite:PATH or postgres://…  Default: sqlite:DATA_DIR/latchkey.db.' },
+  redis: { env: 'LATCHKEY_REDIS', default: undefined, doc: 'Redis URL for shared rate limits, single-use jti caches and change notifications (optional).' },
+  kek: { env: 'LATCHKEY_KEK', default: undefined, doc: 'Key-encryption key: 32 bytes as base64url/base64/hex. Default: generated into DATA_DIR/kek (mode 0600). All nodes sharing a database must share it.' },
+  logLevel: { env: 'LATCHKEY_LOG_LEVEL', default: 'info', doc: 'pino log level: fatal, error, warn, info, debug, trace, silent.' },
+  signingAlg: { env: 'LATCHKEY_SIGNING_ALG', default: 'ES256', doc: 'Algorithm of newly generated signing keys: ES256, EdDSA, RS256, PS256.' },
+  defaultAudience: { env: 'LATCHKEY_DEFAULT_AUDIENCE', default: undefined, doc: 'Audience of tokens for clients with an empty audience list and no resource parameter. Default: the issuer.' },
+  accessTokenTtl: { env: 'LATCHKEY_ACCESS_TOKEN_TTL', default: 3600, doc: 'Default access token lifetime in seconds (per-client access_token_ttl overrides).' },
+  maxAccessTokenTtl: { env: 'LATCHKEY_MAX_ACCESS_TOKEN_TTL', default: 86400, doc: 'Upper bound for any client access_token_ttl, in seconds.' },
+  keyRotationPeriod: { env: 'LATCHKEY_KEY_ROTATION_PERIOD', default: 0, doc: 'Automatic signing-key rotation period in seconds; 0 disables scheduled rotation.' },
+  keyPrePublish: { env: 'LATCHKEY_KEY_PREPUBLISH', default: 600, doc: 'Seconds a new signing key is published in the JWKS before it signs anything.' },
+  changePollInterval: { env: 'LATCHKEY_CHANGE_POLL_MS', default: 250, doc: 'How often (ms) a node polls the store change feed; bounds propagation delay of CLI/admin changes.' },
+  allowTokenEndpointAudience: { env: 'LATCHKEY_ALLOW_TOKEN_ENDPOINT_AUDIENCE', default: false, doc: 'Legacy: also accept the token endpoint URL as a client assertion aud (off: only the issuer, per draft-ietf-oauth-rfc7523bis).' },
+  rateLimitFailures: { env: 'LATCHKEY_RATE_LIMIT_FAILURES', default: 20, doc: 'Failed client authentications allowed per client id and per address per window before 429.' },
+  rateLimitWindow: { env: 'LATCHKEY_RATE_LIMIT_WINDOW', default: 60, doc: 'Window in seconds for the failed-authentication limits.' },
+  trustProxy: { env: 'LATCHKEY_TRUST_PROXY', default: undefined, doc: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For (and client-certificate header) are trusted.' },
+  workers: { env: 'LATCHKEY_WORKERS', default: 1, doc: 'Worker processes sharing the port (latchkey start --workers N).' },
+} as const;
+
+const alg = z.enum(['ES256', 'EdDSA', 'RS256', 'PS256']);
+const intFromString = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min).max(max));
+const boolFromString = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+
+export const configSchema = z
+  .object({
+    port: intFromString(0, 65535),
+    host: z.string().min(1),
+    issuer: z.string().url().optional(),
+    dataDir: z.string().min(1),
+    db: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite: or postgres://').optional(),
+    redis: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    kek: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    signingAlg: alg,
+    defaultAudience: z.string().url().optional(),
+    accessTokenTtl: intFromString(1, 31_536_000),
+    maxAccessTokenTtl: intFromString(1, 31_536_000),
+    keyRotationPeriod: intFromString(0, 31_536_000),
+    keyPrePublish: intFromString(0, 31_536_000),
+    changePollInterval: intFromString(10, 60_000),
+    allowTokenEndpointAudience: boolFromString,
+    rateLimitFailures: intFromString(1, 1_000_000),
+    rateLimitWindow: intFromString(1, 86_400),
+    trustProxy: z.string().optional(),
+    workers: intFromString(1, 256),
+  })
+  .strict();
+
+export type ConfigInput = Partial<{ [K in keyof typeof settings]: unknown }>;
+export type Config = Readonly<z.infer<typeof configSchema> & { issuer: string; db: string; defaultAudience: string }>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
+
+/** RFC 8414 §2: the issuer is an https URL with no query or fragment; plain http only on loopback (development). */
+export function validateIssuer(issuer: string): string {
+  let u: URL;
+  try {
+    u = new URL(issuer);
+  } catch {
+    throw new ConfigError(`issuer: not a URL: ${issuer}`);
+  }
+  if (u.search || u.hash) throw new ConfigError('issuer: must not contain a query or fragment (RFC 8414 §2)');
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
+    throw new ConfigError(`issuer: must use https:// (http:// is allowed only on loopback hosts): ${issuer}`);
+  }
+  // Canonical form without a trailing slash for the root path.
+  return u.pathname === '/' ? u.origin : u.origin + u.pathname.replace(/\/$/, '');
+}
+
+/** Merge the layers, validate, fill defaults, freeze. Throws ConfigError naming the bad setting. */
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env, configFile?: string): Config {
+  let file: Record<string, unknown> = {};
+  const path = configFile ?? env.LATCHKEY_CONFIG;
+  if (path) {
+    try {
+      file = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`config file ${path}: ${(e as Error).message}`);
+    }
+    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(`config file ${path}: must be a JSON object`);
+  }
+  const merged: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(settings)) {
+    const fromFlag = (flags as Record<string, unknown>)[key];
+    const fromEnv = env[s.env];
+    const fromFile = file[key];
+    const v = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ?? fromFile ?? s.default;
+    if (v !== undefined) merged[key] = v;
+  }
+  for (const key of Object.keys(file)) {
+    if (!(key in settings)) throw new ConfigError(`config file ${path}: unknown setting "${key}"`);
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? '?');
+    const envName = (settings as Record<string, { env: string }>)[name]?.env;
+    throw new ConfigError(`invalid setting "${name}"${envName ? ` (${envName})` : ''}: ${issue.message}`);
+  }
+  const c = parsed.data;
+  const issuer = validateIssuer(c.issuer ?? `http://${c.host.includes(':') ? `[${c.host}]` : c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`);
+  if (c.maxAccessTokenTtl < c.accessTokenTtl) throw new ConfigError('invalid setting "accessTokenTtl": exceeds maxAccessTokenTtl');
+  const dataDir = resolve(c.dataDir);
+  return Object.freeze({
+    ...c,
+    dataDir,
+    issuer,
+    db: c.db ?? `sqlite:${join(dataDir, 'latchkey.db')}`,
+    defaultAudience: c.defaultAudience ?? issuer,
+  });
+}

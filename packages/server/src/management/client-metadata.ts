@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { AUTH_METHODS } from '../store/types.js';
+import { isValidScopeToken } from '../protocol/scope.js';
+
+const scopeString = z
+  .string()
+  .max(4096)
+  .refine((s) => s.split(' ').filter(Boolean).every(isValidScopeToken), 'must be space-separated scope tokens (RFC 6749 §3.3)')
+  .transform((s) => [...new Set(s.split(' ').filter(Boolean))].join(' '));
+
+const absoluteUri = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    if (s.includes('#')) return false;
+    try {
+      new URL(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute URI without a fragment (RFC 8707 §2)');
+
+const jwk = z.record(z.string(), z.unknown()).refine((k) => typeof k.kty === 'string', 'each key needs kty');
+const jwks = z
+  .object({ keys: z.array(jwk).min(1).max(20) })
+  .refine((s) => s.keys.every((k) => k.d === undefined && k.p === undefined && k.q === undefined && k.k === undefined), 'jwks must hold public keys only');
+
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{3,128}$/;
+
+/**
+ * Client metadata accepted by the CLI, the admin API and (restricted further) RFC 7591 registration.
+ * Names follow RFC 7591 plus Latchkey's audience/default_scope/access_token_ttl/access_token_format.
+ */
+export const clientMetadataSchema = z
+  .object({
+    client_id: z.string().regex(CLIENT_ID_PATTERN, 'must match [A-Za-z0-9._:-]{3,128}').optional(),
+    client_name: z.string().min(1).max(200).optional(),
+    scope: scopeString.optional(),
+    default_scope: scopeString.nullable().optional(),
+    audience: z.array(absoluteUri).max(50).optional(),
+    token_endpoint_auth_method: z.enum(AUTH_METHODS as [string, ...string[]]).optional(),
+    grant_types: z.array(z.enum(['client_credentials'])).max(1).optional(),
+    jwks: jwks.nullable().optional(),
+    jwks_uri: z.string().url().max(2048).nullable().optional(),
+    access_token_ttl: z.number().int().min(1).max(31_536_000).nullable().optional(),
+    access_token_format: z.enum(['jwt', 'opaque']).optional(),
+    tls_client_auth_subject_dn: z.string().max(1024).optional(),
+    tls_client_auth_san_dns: z.string().max(253).optional(),
+    tls_client_auth_san_uri: z.string().max(2048).optional(),
+    tls_client_auth_san_ip: z.string().max(64).optional(),
+    tls_client_auth_san_email: z.string().max(254).optional(),
+    dpop_bound_access_tokens: z.boolean().optional(),
+    tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict();
+
+export type ClientMetadataInput = z.input<typeof clientMetadataSchema>;
+export type ClientMetadata = z.output<typeof clientMetadataSchema>;
+
+export const EXTRA_FIELDS = [
+  'tls_client_auth_subject_dn',
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
+  'dpop_bound_access_tokens',
+  'tls_client_certificate_bound_access_tokens',
+] as const;
+
+/** A zod failure as "field: message" naming the exact path. */
+export function describeZodError(e: z.ZodError): { field: string; message: string } {
+  const i = e.issues[0]!;
+  return { field: i.path.join('.') || '(body)', message: i.message };
+}

@@ -1,0 +1,115 @@
+import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
+import { authenticateClient } from '../client-auth/index.js';
+import type { AuthenticatedClient } from '../client-auth/types.js';
+import { binders, type Binding } from '../tokens/binding.js';
+import type { Services } from '../services.js';
+import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from './request.js';
+import { parseScope } from './scope.js';
+
+const REPEATABLE = new Set(['resource']);
+const CLIENT_CREDENTIALS = 'client_credentials';
+
+/** RFC 8707 §2: an absolute URI without a fragment. */
+export function isValidResource(r: string): boolean {
+  if (r.length > 2048 || r.includes('#')) return false;
+  try {
+    const u = new URL(r);
+    return u.protocol.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+/** Scope: a subset of the client's allowed scopes — refused loudly, never narrowed silently (SPEC §3). */
+function grantedScope(params: FormParams, c: AuthenticatedClient): string {
+  const requested = params.get('scope');
+  if (requested === undefined) {
+    const d = c.client.record.default_scope;
+    return d ?? c.client.record.scope;
+  }
+  const wanted = parseScope(requested);
+  for (const s of wanted) {
+    if (!c.client.allowedScopes.has(s)) throw new OAuthError('invalid_scope', 'the requested scope is not allowed for this client');
+  }
+  return wanted.join(' ');
+}
+
+/** Audience from RFC 8707 resource indicators, or the client's / server's default. */
+function audience(params: FormParams, c: AuthenticatedClient, defaultAudience: string): string[] {
+  const allowed = c.client.record.audience.length > 0 ? c.client.record.audience : [defaultAudience];
+  const resources = params.all('resource');
+  if (resources.length === 0) return [allowed[0]!];
+  const out: string[] = [];
+  for (const r of resources) {
+    if (!isValidResource(r)) throw new OAuthError('invalid_target', 'resource must be an absolute URI without a fragment');
+    if (!allowed.includes(r)) throw new OAuthError('invalid_target', 'the requested resource is not allowed for this client');
+    if (!out.includes(r)) out.push(r);
+  }
+  return out;
+}
+
+/** POST /oauth2/token — RFC 6749 §4.4 client credentials grant, as SPEC §3 "Token endpoint behaviour". */
+export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAuthResponse> {
+  const started = process.hrtime.bigint();
+  let outcome = 'error';
+  let clientId: string | undefined;
+  try {
+    // 1. parse: form body only, every parameter but `resource` at most once (RFC 6749 §3.2, RFC 8707 §2).
+    const params = parseForm(req);
+    params.rejectRepeated(REPEATABLE);
+    // 2. brute-force limits, before any secret is checked.
+    clientId = params.get('client_id');
+    const wait = await s.limiter.blocked(req.remoteAddress, clientId);
+    if (wait > 0) {
+      s.metrics.rateLimited.inc({ endpoint: 'token' });
+      throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
+    }
+    // 3. authenticate.
+    let auth: AuthenticatedClient;
+    try {
+      auth = await authenticateClient(req, params, s);
+    } catch (e) {
+      if (e instanceof OAuthError && e.error === 'invalid_client') {
+        s.metrics.authFailures.inc();
+        await s.limiter.fail(req.remoteAddress, clientId);
+      }
+      throw e;
+    }
+    clientId = auth.client.record.client_id;
+    // 4. grant type.
+    const grantType = params.get('grant_type');
+    if (grantType === undefined) throw invalidRequest('grant_type is required');
+    if (grantType !== CLIENT_CREDENTIALS) throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported');
+    if (!auth.client.allowsClientCredentials) {
+      throw new OAuthError('unauthorized_client', 'this client may not use the client_credentials grant');
+    }
+    // 5. scope and audience.
+    const scope = grantedScope(params, auth);
+    const aud = audience(params, auth, s.config.defaultAudience);
+    // 6. sender constraint (DPoP proof or client certificate).
+    let binding: Binding | undefined;
+    for (const b of binders) {
+      binding = await b(req, auth);
+      if (binding) break;
+    }
+    // 7. issue.
+    const minted = await s.minter.mint({ client: auth.client, scope, aud, cnf: binding?.cnf, tokenType: binding?.tokenType ?? 'Bearer' });
+    outcome = 'issued';
+    s.metrics.tokensIssued.inc({ format: auth.client.record.access_token_format, method: auth.method });
+    return jsonResponse(200, minted, { ...NO_STORE, ...(binding?.headers ?? {}) });
+  } catch (e) {
+    if (e instanceof OAuthError) {
+      outcome = e.error;
+      return errorResponse(e);
+    }
+    if (e instanceof StoreUnavailableError) {
+      outcome = 'temporarily_unavailable';
+      s.metrics.storeErrors.inc();
+      return errorResponse(temporarilyUnavailable(String((e.cause as Error)?.message ?? e)));
+    }
+    throw e;
+  } finally {
+    s.metrics.tokenLatency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+    void clientId;
+  }
+}

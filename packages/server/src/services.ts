@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { AuthContext } from './client-auth/types.js';
+import { SecretHasher } from './client-auth/secret-hash.js';
+import { Keyring } from './keys/keyring.js';
+import { Sealer, loadKek } from './keys/seal.js';
+import { MemoryFailureLimiter, type FailureLimiter } from './limits/failure-limiter.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { ChangeFeed } from './store/change-feed.js';
+import { ClientCache } from './store/client-cache.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+import { Minter } from './tokens/mint.js';
+
+/** Everything an endpoint needs, built once per process. */
+export interface Services extends AuthContext {
+  readonly config: Config;
+  readonly store: Store;
+  readonly sealer: Sealer;
+  readonly hasher: SecretHasher;
+  readonly keyring: Keyring;
+  readonly clients: ClientCache;
+  readonly feed: ChangeFeed;
+  readonly minter: Minter;
+  readonly limiter: FailureLimiter;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Hooks run on close (timers, Redis connections, …). */
+  readonly closers: (() => Promise<void> | void)[];
+}
+
+/** Opens the store, migrates it, loads keys and clients. Used by the server and by CLI commands. */
+export async function openServices(config: Config, log: Logger, opts: { createKek?: boolean } = {}): Promise<Services> {
+  const store = openStore(config.db);
+  await store.migrate();
+  const kek = loadKek({ kek: config.kek, dataDir: config.dataDir, create: opts.createKek ?? true });
+  const sealer = new Sealer(kek);
+  const hasher = new SecretHasher(kek);
+  const keyring = new Keyring(store, sealer, {
+    alg: config.signingAlg,
+    prePublishSeconds: config.keyPrePublish,
+    maxTokenTtlSeconds: config.maxAccessTokenTtl,
+  });
+  await keyring.load();
+  const clients = new ClientCache(store);
+  const feed = new ChangeFeed(store, config.changePollInterval, (e) => log.warn({ err: errSummary(e) }, 'change feed poll failed'));
+  const metrics = createMetrics();
+  const services: Services = {
+    config,
+    store,
+    sealer,
+    hasher,
+    keyring,
+    clients,
+    feed,
+    minter: new Minter(config.issuer, keyring, store, config.accessTokenTtl),
+    limiter: new MemoryFailureLimiter(config.rateLimitFailures, config.rateLimitWindow),
+    metrics,
+    log,
+    closers: [],
+    useOnce: (key, exp) => store.useOnce(key, exp),
+  };
+  return services;
+}
+
+/** Loads caches and starts following the change feed (server only; CLI commands don't need it). */
+export async function startServices(s: Services): Promise<void> {
+  await s.keyring.ensureKey();
+  await s.clients.loadAll();
+  s.metrics.clients.set(s.clients.size);
+  s.feed.on(async (events) => {
+    let keys = false;
+    for (const e of events) {
+      if (e.kind === 'client') await s.clients.refresh(e.ref);
+      else if (e.kind === 'key') keys = true;
+    }
+    if (keys) await s.keyring.load();
+    s.metrics.clients.set(s.clients.size);
+  });
+  await s.feed.start();
+}
+
+export async function closeServices(s: Services): Promise<void> {
+  s.feed.stop();
+  for (const c of s.closers.reverse()) await c();
+  await s.store.close();
+}
+
+/** Error text safe for logs: message and code only, never request data. */
+export function errSummary(e: unknown): { message: string; code?: string } {
+  const err = e as { message?: string; code?: string };
+  return { message: String(err?.message ?? e), ...(err?.code ? { code: err.code } : {}) };
+}

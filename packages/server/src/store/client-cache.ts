@@ -1,0 +1,60 @@
+import type { Store } from './store.js';
+import type { ClientRecord, ClientSecretRecord } from './types.js';
+
+/** A client as the hot path needs it: the record plus precomputed sets. */
+export interface CachedClient {
+  readonly record: ClientRecord;
+  readonly secrets: readonly ClientSecretRecord[];
+  readonly allowedScopes: ReadonlySet<string>;
+  readonly allowsClientCredentials: boolean;
+}
+
+function prepare(record: ClientRecord, secrets: ClientSecretRecord[]): CachedClient {
+  return {
+    record,
+    secrets,
+    allowedScopes: new Set(record.scope.split(' ').filter(Boolean)),
+    allowsClientCredentials: record.grant_types.includes('client_credentials'),
+  };
+}
+
+/**
+ * Every client, in memory (SPEC §5: the token hot path does not wait on the database for a known
+ * client). Unknown ids are answered from memory too, so unknown-client and wrong-secret responses take
+ * the same path and time. Kept fresh by the ChangeFeed (refresh by id within the poll interval).
+ */
+export class ClientCache {
+  #clients = new Map<string, CachedClient>();
+  loadedAt = 0;
+
+  constructor(private readonly store: Store) {}
+
+  async loadAll(): Promise<void> {
+    const [clients, secrets] = await Promise.all([this.store.allClients(), this.store.allSecrets()]);
+    const byClient = new Map<string, ClientSecretRecord[]>();
+    for (const s of secrets) {
+      let l = byClient.get(s.client_id);
+      if (!l) byClient.set(s.client_id, (l = []));
+      l.push(s);
+    }
+    const next = new Map<string, CachedClient>();
+    for (const c of clients) next.set(c.client_id, prepare(c, byClient.get(c.client_id) ?? []));
+    this.#clients = next;
+    this.loadedAt = Date.now();
+  }
+
+  /** Re-reads one client (after a change event). */
+  async refresh(clientId: string): Promise<void> {
+    const [record, secrets] = await Promise.all([this.store.getClient(clientId), this.store.listSecrets(clientId)]);
+    if (record) this.#clients.set(clientId, prepare(record, secrets));
+    else this.#clients.delete(clientId);
+  }
+
+  get(clientId: string): CachedClient | undefined {
+    return this.#clients.get(clientId);
+  }
+
+  get size(): number {
+    return this.#clients.size;
+  }
+}

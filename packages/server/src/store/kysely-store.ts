@@ -1,0 +1,455 @@
+import { Kysely, Migrator, sql, type Transaction } from 'kysely';
+import { StoreUnavailableError } from '../errors.js';
+import { migrations } from './migrations.js';
+import type { AuditQuery, ListClientsQuery, Store } from './store.js';
+import type {
+  AuditRecord,
+  ChangeEvent,
+  ClientRecord,
+  ClientSecretRecord,
+  OpaqueTokenRecord,
+  RegistrationTokenRecord,
+  SigningKeyRecord,
+} from './types.js';
+
+/* Row shapes as the database holds them (JSON as text, booleans as 0/1). */
+interface ClientRow {
+  client_id: string;
+  client_name: string;
+  scope: string;
+  default_scope: string | null;
+  audience: string;
+  token_endpoint_auth_method: string;
+  grant_types: string;
+  jwks: string | null;
+  jwks_uri: string | null;
+  access_token_ttl: number | null;
+  access_token_format: string;
+  extra: string;
+  secret_sealed: string | null;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+}
+interface KeyRow {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_sealed: string;
+  created_at: number;
+  publish_at: number;
+  activate_at: number;
+  retired_at: number | null;
+  expires_at: number | null;
+}
+interface OpaqueRow {
+  token_hash: string;
+  jti: string;
+  client_id: string;
+  scope: string;
+  aud: string;
+  iat: number;
+  exp: number;
+  cnf: string | null;
+  token_type: string;
+}
+export interface Database {
+  clients: ClientRow;
+  client_secrets: ClientSecretRecord;
+  signing_keys: KeyRow;
+  changes: { seq: any; kind: string; ref: string; at: number };
+  audit: { id: any; at: number; actor: string; action: string; target: string | null; before: string | null; after: string | null };
+  opaque_tokens: OpaqueRow;
+  revoked_jtis: { jti: string; client_id: string; exp: number; revoked_at: number };
+  use_once: { key: string; exp: number };
+  registration_tokens: RegistrationTokenRecord;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const parse = <T>(v: string | null): T | null => (v == null ? null : (JSON.parse(v) as T));
+
+function toClient(r: ClientRow): ClientRecord {
+  return {
+    client_id: r.client_id,
+    client_name: r.client_name,
+    scope: r.scope,
+    default_scope: r.default_scope,
+    audience: parse<string[]>(r.audience) ?? [],
+    token_endpoint_auth_method: r.token_endpoint_auth_method as ClientRecord['token_endpoint_auth_method'],
+    grant_types: parse<string[]>(r.grant_types) ?? [],
+    jwks: parse(r.jwks),
+    jwks_uri: r.jwks_uri,
+    access_token_ttl: r.access_token_ttl == null ? null : Number(r.access_token_ttl),
+    access_token_format: r.access_token_format as ClientRecord['access_token_format'],
+    extra: parse<Record<string, unknown>>(r.extra) ?? {},
+    secret_sealed: r.secret_sealed,
+    disabled: Boolean(Number(r.disabled)),
+    created_at: Number(r.created_at),
+    updated_at: Number(r.updated_at),
+  };
+}
+function fromClient(c: Partial<ClientRecord>): Partial<ClientRow> {
+  const r: Partial<ClientRow> = {};
+  for (const [k, v] of Object.entries(c)) {
+    switch (k) {
+      case 'audience':
+      case 'grant_types':
+      case 'extra':
+        (r as any)[k] = json(v);
+        break;
+      case 'jwks':
+        r.jwks = v == null ? null : json(v);
+        break;
+      case 'disabled':
+        r.disabled = v ? 1 : 0;
+        break;
+      default:
+        (r as any)[k] = v;
+    }
+  }
+  return r;
+}
+function toKey(r: KeyRow): SigningKeyRecord {
+  return {
+    kid: r.kid,
+    alg: r.alg as SigningKeyRecord['alg'],
+    public_jwk: JSON.parse(r.public_jwk),
+    private_sealed: r.private_sealed,
+    created_at: Number(r.created_at),
+    publish_at: Number(r.publish_at),
+    activate_at: Number(r.activate_at),
+    retired_at: r.retired_at == null ? null : Number(r.retired_at),
+    expires_at: r.expires_at == null ? null : Number(r.expires_at),
+  };
+}
+function toSecret(r: ClientSecretRecord): ClientSecretRecord {
+  return { ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at) };
+}
+
+/** Shared kysely implementation; the dialect adapters only build the Kysely instance and classify errors. */
+export abstract class KyselyStore implements Store {
+  abstract readonly dialect: 'sqlite' | 'postgres';
+  protected abstract readonly db: Kysely<Database>;
+  /** True when the error means "database unreachable / unusable right now" (→ 503), not a bug. */
+  protected abstract isUnavailable(e: unknown): boolean;
+
+  protected async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) throw e;
+      if (this.isUnavailable(e)) throw new StoreUnavailableError(e);
+      throw e;
+    }
+  }
+
+  protected async change(trx: Transaction<Database> | Kysely<Database>, kind: ChangeEvent['kind'], ref: string): Promise<void> {
+    await trx.insertInto('changes').values({ kind, ref, at: Date.now() } as any).execute();
+  }
+
+  async migrate(): Promise<void> {
+    await this.run(async () => {
+      const migrator = new Migrator({ db: this.db, provider: migrations(this.dialect) });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      void results;
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.run(async () => {
+      await sql`select 1`.execute(this.db);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  insertClient(client: ClientRecord, secret?: ClientSecretRecord): Promise<void> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('clients').values(fromClient(client) as ClientRow).execute();
+        if (secret) await trx.insertInto('client_secrets').values(secret).execute();
+        await this.change(trx, 'client', client.client_id);
+      }),
+    );
+  }
+
+  getClient(clientId: string): Promise<ClientRecord | undefined> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return r ? toClient(r) : undefined;
+    });
+  }
+
+  listClients(q: ListClientsQuery = {}): Promise<{ clients: ClientRecord[]; total: number }> {
+    return this.run(async () => {
+      let base = this.db.selectFrom('clients');
+      if (q.search) {
+        const like = `%${q.search.replace(/[\\%_]/g, (m) => '\\' + m)}%`;
+        base = base.where((eb) =>
+          eb.or([sql<boolean>`client_id like ${like} escape '\\'`, sql<boolean>`client_name like ${like} escape '\\'`]),
+        );
+      }
+      const rows = await base
+        .selectAll()
+        .orderBy('created_at')
+        .orderBy('client_id')
+        .limit(Math.min(q.limit ?? 100, 1000))
+        .offset(q.offset ?? 0)
+        .execute();
+      const count = await base.select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+      return { clients: rows.map(toClient), total: Number(count?.n ?? 0) };
+    });
+  }
+
+  allClients(): Promise<ClientRecord[]> {
+    return this.run(async () => (await this.db.selectFrom('clients').selectAll().execute()).map(toClient));
+  }
+
+  updateClient(clientId: string, patch: Partial<Omit<ClientRecord, 'client_id' | 'created_at'>>): Promise<ClientRecord | undefined> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        const row = fromClient({ ...patch, updated_at: patch.updated_at ?? Date.now() });
+        const res = await trx.updateTable('clients').set(row).where('client_id', '=', clientId).executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) return undefined;
+        await this.change(trx, 'client', clientId);
+        const r = await trx.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirstOrThrow();
+        return toClient(r);
+      }),
+    );
+  }
+
+  deleteClient(clientId: string): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('client_secrets').where('client_id', '=', clientId).execute();
+        const res = await trx.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
+        await this.change(trx, 'client', clientId);
+        return Number(res.numDeletedRows) > 0;
+      }),
+    );
+  }
+
+  listSecrets(clientId: string): Promise<ClientSecretRecord[]> {
+    return this.run(async () =>
+      (await this.db.selectFrom('client_secrets').selectAll().where('client_id', '=', clientId).orderBy('created_at').execute()).map(toSecret),
+    );
+  }
+
+  allSecrets(): Promise<ClientSecretRecord[]> {
+    return this.run(async () => (await this.db.selectFrom('client_secrets').selectAll().execute()).map(toSecret));
+  }
+
+  rotateSecret(clientId: string, secret: ClientSecretRecord, oldExpiresAt: number, secretSealed?: string | null): Promise<void> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('client_secrets')
+          .set({ expires_at: oldExpiresAt })
+          .where('client_id', '=', clientId)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', oldExpiresAt)]))
+          .execute();
+        await trx.insertInto('client_secrets').values(secret).execute();
+        const upd: Partial<ClientRow> = { updated_at: Date.now() };
+        if (secretSealed !== undefined) upd.secret_sealed = secretSealed;
+        await trx.updateTable('clients').set(upd).where('client_id', '=', clientId).execute();
+        await this.change(trx, 'client', clientId);
+      }),
+    );
+  }
+
+  deleteExpiredSecrets(now: number): Promise<number> {
+    return this.run(async () => {
+      const res = await this.db.deleteFrom('client_secrets').where('expires_at', '<', now).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    });
+  }
+
+  listKeys(): Promise<SigningKeyRecord[]> {
+    return this.run(async () => (await this.db.selectFrom('signing_keys').selectAll().orderBy('activate_at').execute()).map(toKey));
+  }
+
+  insertKey(key: SigningKeyRecord): Promise<void> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('signing_keys')
+          .values({ ...key, public_jwk: json(key.public_jwk) })
+          .execute();
+        await this.change(trx, 'key', key.kid);
+      }),
+    );
+  }
+
+  updateKey(kid: string, patch: Partial<Omit<SigningKeyRecord, 'kid'>>): Promise<void> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        const row: Partial<KeyRow> = { ...(patch as any) };
+        if (patch.public_jwk) row.public_jwk = json(patch.public_jwk);
+        await trx.updateTable('signing_keys').set(row).where('kid', '=', kid).execute();
+        await this.change(trx, 'key', kid);
+      }),
+    );
+  }
+
+  deleteKey(kid: string): Promise<void> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('signing_keys').where('kid', '=', kid).execute();
+        await this.change(trx, 'key', kid);
+      }),
+    );
+  }
+
+  latestChangeSeq(): Promise<number> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('changes').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirst();
+      return Number(r?.m ?? 0);
+    });
+  }
+
+  changesSince(seq: number, limit = 1000): Promise<ChangeEvent[]> {
+    return this.run(async () =>
+      (await this.db.selectFrom('changes').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute()).map((r) => ({
+        seq: Number(r.seq),
+        kind: r.kind as ChangeEvent['kind'],
+        ref: r.ref,
+        at: Number(r.at),
+      })),
+    );
+  }
+
+  recordChange(kind: ChangeEvent['kind'], ref: string): Promise<void> {
+    return this.run(() => this.change(this.db, kind, ref));
+  }
+
+  pruneChanges(olderThan: number): Promise<number> {
+    return this.run(async () => Number((await this.db.deleteFrom('changes').where('at', '<', olderThan).executeTakeFirst()).numDeletedRows));
+  }
+
+  addAudit(rec: AuditRecord): Promise<void> {
+    return this.run(async () => {
+      await this.db
+        .insertInto('audit')
+        .values({
+          at: rec.at,
+          actor: rec.actor,
+          action: rec.action,
+          target: rec.target,
+          before: rec.before ? json(rec.before) : null,
+          after: rec.after ? json(rec.after) : null,
+        } as any)
+        .execute();
+    });
+  }
+
+  queryAudit(q: AuditQuery = {}): Promise<AuditRecord[]> {
+    return this.run(async () => {
+      let s = this.db.selectFrom('audit').selectAll();
+      if (q.since !== undefined) s = s.where('at', '>=', q.since);
+      if (q.target !== undefined) s = s.where('target', '=', q.target);
+      const rows = await s.orderBy('id', 'desc').limit(Math.min(q.limit ?? 100, 1000)).execute();
+      return rows.map((r) => ({
+        id: Number(r.id),
+        at: Number(r.at),
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        before: parse(r.before),
+        after: parse(r.after),
+      }));
+    });
+  }
+
+  insertOpaqueTokens(tokens: OpaqueTokenRecord[]): Promise<void> {
+    if (tokens.length === 0) return Promise.resolve();
+    return this.run(async () => {
+      await this.db
+        .insertInto('opaque_tokens')
+        .values(tokens.map((t) => ({ ...t, aud: json(t.aud), cnf: t.cnf ? json(t.cnf) : null })))
+        .execute();
+    });
+  }
+
+  getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | undefined> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('opaque_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      if (!r) return undefined;
+      return { ...r, aud: JSON.parse(r.aud), cnf: parse(r.cnf), iat: Number(r.iat), exp: Number(r.exp) };
+    });
+  }
+
+  deleteOpaqueToken(tokenHash: string): Promise<boolean> {
+    return this.run(async () => Number((await this.db.deleteFrom('opaque_tokens').where('token_hash', '=', tokenHash).executeTakeFirst()).numDeletedRows) > 0);
+  }
+
+  deleteExpiredOpaqueTokens(nowSeconds: number): Promise<number> {
+    return this.run(async () => Number((await this.db.deleteFrom('opaque_tokens').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
+  }
+
+  revokeJti(jti: string, clientId: string, exp: number): Promise<void> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('revoked_jtis')
+          .values({ jti, client_id: clientId, exp, revoked_at: Date.now() })
+          .onConflict((oc) => oc.column('jti').doNothing())
+          .execute();
+        await this.change(trx, 'revocation', jti);
+      }),
+    );
+  }
+
+  isJtiRevoked(jti: string): Promise<boolean> {
+    return this.run(async () => !!(await this.db.selectFrom('revoked_jtis').select('jti').where('jti', '=', jti).executeTakeFirst()));
+  }
+
+  revokedJtisSince(afterSeconds: number): Promise<{ jti: string; exp: number }[]> {
+    return this.run(async () =>
+      (await this.db.selectFrom('revoked_jtis').select(['jti', 'exp']).where('exp', '>', afterSeconds).execute()).map((r) => ({
+        jti: r.jti,
+        exp: Number(r.exp),
+      })),
+    );
+  }
+
+  deleteExpiredRevocations(nowSeconds: number): Promise<number> {
+    return this.run(async () => Number((await this.db.deleteFrom('revoked_jtis').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
+  }
+
+  useOnce(key: string, exp: number): Promise<boolean> {
+    return this.run(async () => {
+      const now = Math.floor(Date.now() / 1000);
+      // An expired entry may be reused; a live one may not (ON CONFLICT … WHERE keeps the check atomic).
+      const res = await this.db
+        .insertInto('use_once')
+        .values({ key, exp })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ exp }).where('use_once.exp', '<', now))
+        .executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
+    });
+  }
+
+  deleteExpiredUseOnce(nowSeconds: number): Promise<number> {
+    return this.run(async () => Number((await this.db.deleteFrom('use_once').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
+  }
+
+  insertRegistrationToken(rec: RegistrationTokenRecord): Promise<void> {
+    return this.run(async () => {
+      await this.db.insertInto('registration_tokens').values(rec).execute();
+    });
+  }
+
+  getRegistrationToken(tokenHash: string): Promise<RegistrationTokenRecord | undefined> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('registration_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      return r ? { ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at) } : undefined;
+    });
+  }
+
+  deleteRegistrationToken(tokenHash: string): Promise<boolean> {
+    return this.run(async () => Number((await this.db.deleteFrom('registration_tokens').where('token_hash', '=', tokenHash).executeTakeFirst()).numDeletedRows) > 0);
+  }
+}

@@ -1,0 +1,120 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/**
+ * One set of migrations for every dialect. Times are epoch ms (`*_at`) or epoch seconds (`exp`, `iat`);
+ * JSON values are stored as text so both dialects read them the same way.
+ */
+export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
+  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+  const all: Record<string, Migration> = {
+    '0001_initial': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('clients')
+          .addColumn('client_id', 'text', (c) => c.primaryKey())
+          .addColumn('client_name', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('default_scope', 'text')
+          .addColumn('audience', 'text', (c) => c.notNull())
+          .addColumn('token_endpoint_auth_method', 'text', (c) => c.notNull())
+          .addColumn('grant_types', 'text', (c) => c.notNull())
+          .addColumn('jwks', 'text')
+          .addColumn('jwks_uri', 'text')
+          .addColumn('access_token_ttl', 'integer')
+          .addColumn('access_token_format', 'text', (c) => c.notNull())
+          .addColumn('extra', 'text', (c) => c.notNull())
+          .addColumn('secret_sealed', 'text')
+          .addColumn('disabled', 'integer', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('client_secrets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('client_id', 'text', (c) => c.notNull().references('clients.client_id').onDelete('cascade'))
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('expires_at', big)
+          .execute();
+        await db.schema.createIndex('client_secrets_client').on('client_secrets').column('client_id').execute();
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('alg', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('private_sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('publish_at', big, (c) => c.notNull())
+          .addColumn('activate_at', big, (c) => c.notNull())
+          .addColumn('retired_at', big)
+          .addColumn('expires_at', big)
+          .execute();
+        await db.schema
+          .createTable('changes')
+          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('ref', 'text', (c) => c.notNull())
+          .addColumn('at', big, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('audit')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('at', big, (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text')
+          .addColumn('before', 'text')
+          .addColumn('after', 'text')
+          .execute();
+        await db.schema.createIndex('audit_at').on('audit').column('at').execute();
+        await db.schema.createIndex('audit_target').on('audit').column('target').execute();
+        await db.schema
+          .createTable('opaque_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('jti', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('aud', 'text', (c) => c.notNull())
+          .addColumn('iat', big, (c) => c.notNull())
+          .addColumn('exp', big, (c) => c.notNull())
+          .addColumn('cnf', 'text')
+          .addColumn('token_type', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('opaque_tokens_exp').on('opaque_tokens').column('exp').execute();
+        await db.schema
+          .createTable('revoked_jtis')
+          .addColumn('jti', 'text', (c) => c.primaryKey())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('exp', big, (c) => c.notNull())
+          .addColumn('revoked_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('revoked_jtis_revoked_at').on('revoked_jtis').column('revoked_at').execute();
+        await db.schema
+          .createTable('use_once')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('exp', big, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('use_once_exp').on('use_once').column('exp').execute();
+        await db.schema
+          .createTable('registration_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('scope', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('expires_at', big)
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        for (const t of ['registration_tokens', 'use_once', 'revoked_jtis', 'opaque_tokens', 'audit', 'changes', 'signing_keys', 'client_secrets', 'clients']) {
+          await db.schema.dropTable(t).ifExists().execute();
+        }
+      },
+    },
+  };
+  void sql;
+  return { getMigrations: async () => all };
+}

@@ -1,0 +1,10 @@
+import type { Store } from './store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+
+/** `sqlite:PATH` or `postgres://…` → the matching adapter (not yet migrated). */
+export function openStore(url: string): Store {
+  if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length));
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return new PostgresStore(url);
+  throw new Error(`unsupported store URL (expected sqlite:PATH or postgres://…)`);
+}

@@ -1,0 +1,45 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { KyselyStore, type Database as Schema } from '../kysely-store.js';
+
+// int8 (bigint) columns hold epoch ms/seconds: well inside Number's safe range.
+const types = {
+  getTypeParser: ((oid: number, format?: any) =>
+    oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as any)(oid, format)) as any,
+};
+
+/**
+ * PostgreSQL store for scale-out. Connections and statements have timeouts so a lost database
+ * answers 503 quickly instead of hanging requests; the pool reconnects by itself.
+ */
+export class PostgresStore extends KyselyStore {
+  readonly dialect = 'postgres' as const;
+  protected readonly db: Kysely<Schema>;
+  readonly pool: pg.Pool;
+
+  constructor(url: string, opts: { max?: number } = {}) {
+    super();
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: opts.max ?? 10,
+      connectionTimeoutMillis: 2000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 5000,
+      query_timeout: 6000,
+      types,
+    });
+    // An idle client losing its connection must not crash the process.
+    this.pool.on('error', () => {});
+    this.db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: this.pool }) });
+  }
+
+  protected isUnavailable(e: unknown): boolean {
+    const err = e as { code?: string; message?: string };
+    const code = err?.code ?? '';
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
+    // Class 08 connection exceptions, 57P admin shutdown/crash, 53 insufficient resources, 58 system error.
+    if (/^(08|57P|53|58)/.test(code)) return true;
+    const msg = err?.message ?? '';
+    return /timeout|terminat|Connection|connect/i.test(msg) && !/syntax/i.test(msg);
+  }
+}

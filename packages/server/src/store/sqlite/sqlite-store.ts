@@ -1,0 +1,34 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { KyselyStore, type Database as Schema } from '../kysely-store.js';
+
+const UNAVAILABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/**
+ * Embedded store: one SQLite file in WAL mode, safe for several processes on one machine
+ * (CLI + server, or several workers). synchronous=FULL: an acknowledged write survives power loss
+ * (docs/reliability.md); busy_timeout lets concurrent writers queue instead of failing.
+ */
+export class SqliteStore extends KyselyStore {
+  readonly dialect = 'sqlite' as const;
+  protected readonly db: Kysely<Schema>;
+  readonly sqlite: Database.Database;
+
+  constructor(path: string) {
+    super();
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.sqlite = new Database(path);
+    this.sqlite.pragma('journal_mode = WAL');
+    this.sqlite.pragma('synchronous = FULL');
+    this.sqlite.pragma('busy_timeout = 5000');
+    this.sqlite.pragma('foreign_keys = ON');
+    this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: this.sqlite }) });
+  }
+
+  protected isUnavailable(e: unknown): boolean {
+    const code = (e as { code?: string })?.code;
+    return typeof code === 'string' && [...UNAVAILABLE].some((c) => code.startsWith(c));
+  }
+}

@@ -1,0 +1,90 @@
+import type {
+  AuditRecord,
+  ChangeEvent,
+  ClientRecord,
+  ClientSecretRecord,
+  OpaqueTokenRecord,
+  RegistrationTokenRecord,
+  SigningKeyRecord,
+} from './types.js';
+
+export interface ListClientsQuery {
+  limit?: number;
+  offset?: number;
+  /** Substring of client_id or client_name. */
+  search?: string;
+}
+
+export interface AuditQuery {
+  since?: number;
+  target?: string;
+  limit?: number;
+}
+
+/**
+ * The one storage interface. Adapters: ./sqlite (better-sqlite3) and ./postgres (pg), both over kysely,
+ * sharing ./migrations. Every mutation of clients, secrets and keys also appends to the change feed
+ * in the same transaction, which every node polls (ChangeFeed in ./cache.ts).
+ * Methods throw StoreUnavailableError when the database cannot be reached.
+ */
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // clients
+  insertClient(client: ClientRecord, secret?: ClientSecretRecord): Promise<void>;
+  getClient(clientId: string): Promise<ClientRecord | undefined>;
+  listClients(q?: ListClientsQuery): Promise<{ clients: ClientRecord[]; total: number }>;
+  allClients(): Promise<ClientRecord[]>;
+  updateClient(clientId: string, patch: Partial<Omit<ClientRecord, 'client_id' | 'created_at'>>): Promise<ClientRecord | undefined>;
+  deleteClient(clientId: string): Promise<boolean>;
+
+  // secrets
+  listSecrets(clientId: string): Promise<ClientSecretRecord[]>;
+  allSecrets(): Promise<ClientSecretRecord[]>;
+  /** Adds `secret` and sets expires_at = `oldExpiresAt` on every other secret of the client that expires later (or never). */
+  rotateSecret(clientId: string, secret: ClientSecretRecord, oldExpiresAt: number, secretSealed?: string | null): Promise<void>;
+  deleteExpiredSecrets(now: number): Promise<number>;
+
+  // signing keys
+  listKeys(): Promise<SigningKeyRecord[]>;
+  insertKey(key: SigningKeyRecord): Promise<void>;
+  updateKey(kid: string, patch: Partial<Omit<SigningKeyRecord, 'kid'>>): Promise<void>;
+  deleteKey(kid: string): Promise<void>;
+
+  // change feed
+  latestChangeSeq(): Promise<number>;
+  changesSince(seq: number, limit?: number): Promise<ChangeEvent[]>;
+  recordChange(kind: ChangeEvent['kind'], ref: string): Promise<void>;
+  pruneChanges(olderThan: number): Promise<number>;
+
+  // audit
+  addAudit(rec: AuditRecord): Promise<void>;
+  queryAudit(q?: AuditQuery): Promise<AuditRecord[]>;
+
+  // opaque tokens (RFC 7662 reference tokens)
+  insertOpaqueTokens(tokens: OpaqueTokenRecord[]): Promise<void>;
+  getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | undefined>;
+  deleteOpaqueToken(tokenHash: string): Promise<boolean>;
+  deleteExpiredOpaqueTokens(nowSeconds: number): Promise<number>;
+
+  // revoked JWTs (by jti, until exp)
+  revokeJti(jti: string, clientId: string, exp: number): Promise<void>;
+  isJtiRevoked(jti: string): Promise<boolean>;
+  revokedJtisSince(afterSeconds: number): Promise<{ jti: string; exp: number }[]>;
+  deleteExpiredRevocations(nowSeconds: number): Promise<number>;
+
+  /**
+   * Single-use values (client-assertion jti, DPoP proof jti): returns true when `key` was not seen
+   * before and is now recorded until `exp` (seconds); false on replay. Atomic across nodes.
+   */
+  useOnce(key: string, exp: number): Promise<boolean>;
+  deleteExpiredUseOnce(nowSeconds: number): Promise<number>;
+
+  // RFC 7591 initial access tokens
+  insertRegistrationToken(rec: RegistrationTokenRecord): Promise<void>;
+  getRegistrationToken(tokenHash: string): Promise<RegistrationTokenRecord | undefined>;
+  deleteRegistrationToken(tokenHash: string): Promise<boolean>;
+}

@@ -1,0 +1,106 @@
+/** Stored shapes. Wire/stored names follow RFC 7591 where one exists. Times ending in `_at` are epoch milliseconds. */
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'client_secret_jwt'
+  | 'private_key_jwt'
+  | 'tls_client_auth'
+  | 'self_signed_tls_client_auth';
+
+export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+];
+
+export interface ClientRecord {
+  client_id: string;
+  client_name: string;
+  /** Allowed scopes, space-separated. */
+  scope: string;
+  default_scope: string | null;
+  audience: string[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  grant_types: string[];
+  jwks: { keys: Record<string, unknown>[] } | null;
+  jwks_uri: string | null;
+  access_token_ttl: number | null;
+  access_token_format: 'jwt' | 'opaque';
+  /** Other RFC 7591/8705/9449 metadata (tls_client_auth_subject_dn, dpop_bound_access_tokens, …). */
+  extra: Record<string, unknown>;
+  /** client_secret_jwt only: the secret sealed under the KEK (it is the HMAC key). */
+  secret_sealed: string | null;
+  disabled: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ClientSecretRecord {
+  id: string;
+  client_id: string;
+  /** Keyed hash (see client-auth/secret-hash.ts). */
+  hash: string;
+  created_at: number;
+  /** null = no expiry. After a rotation the old secret gets the end of its grace period here. */
+  expires_at: number | null;
+}
+
+export type KeyState = 'next' | 'current' | 'retired';
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: 'ES256' | 'EdDSA' | 'RS256' | 'PS256';
+  public_jwk: Record<string, unknown>;
+  /** PKCS#8 PEM sealed under the KEK. */
+  private_sealed: string;
+  created_at: number;
+  /** Published in the JWKS from this time. */
+  publish_at: number;
+  /** Signs from this time (the node picks the key with the greatest activate_at <= now). */
+  activate_at: number;
+  /** Stopped signing at (set when a newer key activates); null while current. */
+  retired_at: number | null;
+  /** Dropped from the JWKS after this time (retired_at + longest token lifetime). */
+  expires_at: number | null;
+}
+
+export interface AuditRecord {
+  id?: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+export interface OpaqueTokenRecord {
+  /** SHA-256 of the token, base64url. The token itself is never stored. */
+  token_hash: string;
+  jti: string;
+  client_id: string;
+  scope: string;
+  aud: string[];
+  iat: number;
+  exp: number;
+  cnf: Record<string, unknown> | null;
+  token_type: string;
+}
+
+export interface RegistrationTokenRecord {
+  token_hash: string;
+  scope: string | null;
+  created_at: number;
+  expires_at: number | null;
+  created_by: string;
+}
+
+export interface ChangeEvent {
+  seq: number;
+  kind: 'client' | 'key' | 'revocation' | 'config';
+  ref: string;
+  at: number;
+}
