@@ -1,0 +1,95 @@
+// The side-by-side table and the issue-7 targets, computed from one run.
+import { median, min, max, ratio } from './stats.mjs';
+
+export function summarize(name, sc, runs) {
+  const measured = runs.filter((r) => r.rps !== undefined);
+  const rps = measured.map((r) => r.rps);
+  return {
+    name,
+    what: sc.what,
+    system: sc.system,
+    kind: sc.kind,
+    unsupported: runs.find((r) => r.unsupported)?.unsupported,
+    error: runs.find((r) => r.error)?.error,
+    repeats: measured.length,
+    median: median(rps),
+    min: min(rps),
+    max: max(rps),
+    p99: median(measured.map((r) => r.latency.p99)),
+    valid: measured.length > 0 && measured.every((r) => r.valid),
+    problems: [...new Set(measured.flatMap((r) => r.problems))].slice(0, 5),
+    notes: [...new Set(runs.flatMap((r) => r.notes ?? []))],
+    rssAfter: median(measured.map((r) => r.rssAfter)),
+    serverUsPerRequest: median(measured.map((r) => r.cpu?.serverUsPerRequest)),
+    serverCores: median(measured.map((r) => r.cpu?.serverCores)),
+    loadgenCores: median(measured.map((r) => r.cpu?.loadgenCores)),
+    runs,
+  };
+}
+
+const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
+const fmtX = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
+const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—');
+const fmtMs = (x) => (Number.isFinite(x) ? `${x}` : '—');
+
+export function buildTable(rows) {
+  const by = Object.fromEntries(rows.map((r) => [r.name, r]));
+  const ceiling = by.ceiling?.valid ? by.ceiling.median : NaN;
+  const header = ['scenario', 'req/s (median)', 'min–max', '× ceiling', '× peer', 'p99 ms', 'server µs/req', 'CPU srv/lg', 'status'];
+  const lines = [];
+  for (const r of rows) {
+    if (r.unsupported || (r.error && !r.repeats)) {
+      lines.push([r.name, '—', '—', '—', '—', '—', '—', '—', r.unsupported ? `not supported yet: ${r.unsupported}` : `ERROR: ${r.error}`]);
+      continue;
+    }
+    const peer = r.peerName ? by[r.peerName] : undefined;
+    const spread = `${fmtInt(r.min)}–${fmtInt(r.max)}`;
+    lines.push([
+      r.name,
+      fmtInt(r.median),
+      r.repeats > 1 ? spread : '(1 run)',
+      fmtX(ratio(r.median, ceiling)),
+      peer && peer.valid ? `${fmtX(ratio(r.median, peer.median))} ${peer.name}` : '—',
+      fmtMs(r.p99),
+      Number.isFinite(r.serverUsPerRequest) ? r.serverUsPerRequest.toFixed(0) : '—',
+      `${pct(r.serverCores)}/${pct(r.loadgenCores)}`,
+      r.valid ? 'ok' : `INVALID: ${r.problems.join('; ').slice(0, 160)}`,
+    ]);
+  }
+  return markdownTable(header, lines);
+}
+
+export function markdownTable(header, lines) {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
+  const row = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+/** Issue 7, item 2: each target as a ratio measured in this run. */
+export function evaluateTargets(rows) {
+  const by = Object.fromEntries(rows.map((r) => [r.name, r]));
+  const v = (n) => (by[n] && by[n].valid ? by[n] : undefined);
+  const out = [];
+  const add = (target, a, b, threshold, note) => {
+    const value = a && b ? ratio(a.median, b.median) : NaN;
+    out.push({ target, value, threshold, pass: Number.isFinite(value) ? value >= threshold : null, note });
+  };
+  add('latchkey JWT basic ≥ 4× oidc-provider', v('latchkey'), v('oidc-provider'), 4);
+  add('latchkey JWT basic ≥ 0.40× ceiling', v('latchkey'), v('ceiling'), 0.4);
+  const lk = v('latchkey');
+  out.push({ target: 'latchkey JWT basic p99 ≤ 10 ms @ connections', value: lk ? lk.p99 : NaN, threshold: 10, pass: lk ? lk.p99 <= 10 : null, unit: 'ms' });
+  add('opaque issuance ≥ 0.7× JWT issuance', v('latchkey-opaque'), v('latchkey'), 0.7);
+  add('introspection ≥ 0.5× ceiling', v('latchkey-introspect'), v('ceiling'), 0.5);
+  add('private_key_jwt ≥ 0.5× basic', v('latchkey-private_key_jwt'), v('latchkey'), 0.5);
+  const w2 = v('latchkey-2workers');
+  out.push({ target: '2 workers vs 1 (report only)', value: w2 && lk ? ratio(w2.median, lk.median) : NaN, threshold: null, pass: null });
+  return out;
+}
+
+export function formatTargets(targets) {
+  return targets.map((t) => {
+    const val = Number.isFinite(t.value) ? (t.unit === 'ms' ? `${t.value} ms` : `${t.value.toFixed(2)}×`) : 'n/a';
+    const verdict = t.pass === null ? (t.threshold === null ? '' : '(not measured)') : t.pass ? 'MET' : 'NOT MET';
+    return `  ${t.target.padEnd(48)} ${val.padStart(10)}  ${verdict}`;
+  }).join('\n');
+}
