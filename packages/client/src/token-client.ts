@@ -662,10 +662,13 @@ function parseTokenResponse(
       // not a JWT: opaque to us, as it should be
     }
   }
+  const lifetimeMs = (expiresIn ?? defaultExpiresIn) * 1000;
   const token = {
     accessToken: body.access_token,
     tokenType,
-    expiresAt: sentAt + (expiresIn ?? defaultExpiresIn) * 1000,
+    // Counted from when the request was sent, less up to 1 s: servers that count in whole seconds
+    // (JWT iat/exp are NumericDate) may have truncated the issue time.
+    expiresAt: sentAt + lifetimeMs - Math.min(1000, lifetimeMs / 4),
     scope: typeof body.scope === 'string' ? body.scope : requestedScope,
     response: Object.freeze({ ...body }),
   } as InternalToken;
