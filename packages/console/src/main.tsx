@@ -1,0 +1,2 @@
+import { render } from 'preact';
+render(<p>Latchkey console</p>, document.getElementById('app')!);
