@@ -1,0 +1,70 @@
+import type { AccessTokenClaims, AuthInfo, ErrorResponse, ResourceServer } from '../resource-server.js';
+import type { ResourceError } from '../errors.js';
+import type { CertificateInput } from '../mtls.js';
+import type { ScopeInput } from '../scopes.js';
+
+export interface FetchAdapterOptions {
+  scopes?: ScopeInput;
+  /** Supplies the TLS client certificate when your runtime exposes one (RFC 8705). */
+  clientCertificate?: (request: Request) => CertificateInput | undefined;
+}
+
+/** Turns an {@link ErrorResponse} into a fetch `Response`. */
+export function toFetchResponse(response: ErrorResponse): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value as string);
+  }
+  return new Response(response.body === '' ? null : response.body, { status: response.status, headers });
+}
+
+/**
+ * Framework-free check for `Request` → `Response` handlers (Hono, Bun, Deno,
+ * Next.js route handlers, undici servers). Resolves to `{ ok: true, auth }`
+ * or `{ ok: false, response }` with the RFC 6750 error ready to return.
+ *
+ * @example
+ * // Hono
+ * app.use('/api/*', async (c, next) => {
+ *   const result = await authenticateRequest(rs, c.req.raw, { scopes: 'read:orders' });
+ *   if (!result.ok) return result.response;
+ *   c.set('auth', result.auth);
+ *   await next();
+ * });
+ */
+export async function authenticateRequest<C extends AccessTokenClaims = AccessTokenClaims>(
+  rs: ResourceServer<C>,
+  request: Request,
+  options: FetchAdapterOptions = {},
+): Promise<{ ok: true; auth: AuthInfo<C> } | { ok: false; error: ResourceError; response: Response }> {
+  const getCert = options.clientCertificate;
+  const outcome = await rs.authenticate(
+    {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      ...(getCert ? { clientCertificate: () => getCert(request) } : {}),
+    },
+    options.scopes,
+  );
+  if (outcome.ok) return outcome;
+  return { ok: false, error: outcome.error, response: toFetchResponse(outcome.response) };
+}
+
+/**
+ * Wraps a `Request` → `Response` handler so it only runs with a valid token.
+ *
+ * @example
+ * export default { fetch: withAuth(rs, (req, auth) => Response.json({ client: auth.clientId }), { scopes: 'read:orders' }) };
+ */
+export function withAuth<C extends AccessTokenClaims = AccessTokenClaims, A extends unknown[] = []>(
+  rs: ResourceServer<C>,
+  handler: (request: Request, auth: AuthInfo<C>, ...rest: A) => Response | Promise<Response>,
+  options: FetchAdapterOptions = {},
+): (request: Request, ...rest: A) => Promise<Response> {
+  return async (request, ...rest) => {
+    const result = await authenticateRequest(rs, request, options);
+    return result.ok ? handler(request, result.auth, ...rest) : result.response;
+  };
+}

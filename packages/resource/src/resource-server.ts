@@ -1,0 +1,585 @@
+import * as nodeCrypto from 'node:crypto';
+import type { JwsAlgorithm } from './algorithms.js';
+import { discover, type AuthorizationServerMetadata } from './discovery.js';
+import { MemoryReplayStore, normalizeHtu, verifyDpopProof, type DpopCheckOptions } from './dpop.js';
+import { ResourceError } from './errors.js';
+import { fetchJson, isObject } from './http-json.js';
+import { JwksUnavailableError, RemoteJwks } from './jwks.js';
+import { ExpiringLru } from './lru.js';
+import { certificateThumbprint, parseForwardedCertificate, type CertificateInput } from './mtls.js';
+import { normalizeOptions, normalizeTyp, type NormalizedOptions, type ResourceServerOptions } from './options.js';
+import { assertScopes, parseScope, toRequirement, type ScopeInput } from './scopes.js';
+
+/** Claims of an RFC 9068 access token (or an RFC 7662 introspection answer). Extend it for your own claims. */
+export interface AccessTokenClaims {
+  iss?: string;
+  sub?: string;
+  client_id?: string;
+  aud?: string | string[];
+  exp?: number;
+  iat?: number;
+  nbf?: number;
+  jti?: string;
+  /** Space-separated scopes (RFC 9068 §2.2.3). Parsed into {@link AuthInfo.scopes}. */
+  scope?: string;
+  /** RFC 7800 confirmation: `jkt` (RFC 9449 §6) or `x5t#S256` (RFC 8705 §3.1). */
+  cnf?: { jkt?: string; 'x5t#S256'?: string; [member: string]: unknown };
+  [claim: string]: unknown;
+}
+
+/** A verified token, as handed to route handlers. Frozen and shared between requests that present the same token. */
+export interface AuthInfo<C extends AccessTokenClaims = AccessTokenClaims> {
+  /** All claims (JWT payload, or the introspection answer). Deep-frozen. */
+  readonly claims: Readonly<C>;
+  /** The granted scopes. */
+  readonly scopes: ReadonlySet<string>;
+  readonly clientId: string | undefined;
+  readonly subject: string | undefined;
+  /** `exp`, in seconds since the epoch (always set for JWTs; an introspection answer may omit it). */
+  readonly expiresAt: number | undefined;
+  readonly format: 'jwt' | 'opaque';
+  /** Sender constraint the token carried, already checked against this request. */
+  readonly binding: { readonly type: 'dpop'; readonly jkt: string } | { readonly type: 'mtls'; readonly x5tS256: string } | undefined;
+}
+
+/** Request facts needed to check a token's sender constraint. */
+export interface VerifyContext {
+  /** Authorization scheme the token came with. Default `'Bearer'`. */
+  scheme?: 'Bearer' | 'DPoP';
+  /** The `DPoP` header value(s) (RFC 9449 §4.3 step 1: exactly one). */
+  dpopProof?: string | readonly string[];
+  /** HTTP method, for DPoP `htm`. */
+  method?: string;
+  /** Request URL (absolute, or a path when `publicOrigin` is set), for DPoP `htu`. */
+  url?: string;
+  /** The TLS client certificate, for RFC 8705 `x5t#S256`; a function is only called when the token is certificate-bound. */
+  clientCertificate?: CertificateInput | (() => CertificateInput | undefined);
+}
+
+/** Header lookup: a fetch `Headers`, or node-style lowercase record. */
+export type HeaderSource = { get(name: string): string | null } | Record<string, string | readonly string[] | undefined>;
+
+/** A framework-neutral view of an incoming request. */
+export interface ProtectedResourceRequest {
+  method: string;
+  /** Absolute URL, or the path+query when `publicOrigin` is configured. */
+  url: string;
+  headers: HeaderSource;
+  clientCertificate?: CertificateInput | (() => CertificateInput | undefined);
+}
+
+/** What to send back for a rejected request. */
+export interface ErrorResponse {
+  status: 400 | 401 | 403 | 503;
+  headers: Record<string, string | string[]>;
+  /** JSON text, or '' when the request carried no credentials at all. */
+  body: string;
+}
+
+export type AuthOutcome<C extends AccessTokenClaims = AccessTokenClaims> =
+  | { ok: true; auth: AuthInfo<C> }
+  | { ok: false; error: ResourceError; response: ErrorResponse };
+
+interface CacheEntry {
+  info: AuthInfo;
+  kid: string | undefined;
+}
+
+// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const AUTHORIZATION = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +([A-Za-z0-9._~+/-]+=*)$/;
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+const hashToken: (token: string) => string =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? (token) => (nodeCrypto as unknown as { hash(a: string, d: string, e: string): string }).hash('sha256', token, 'latin1')
+    : (token) => nodeCrypto.createHash('sha256').update(token).digest().toString('latin1');
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
+}
+
+function readHeader(headers: HeaderSource, name: string): string | readonly string[] | undefined {
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  }
+  return (headers as Record<string, string | readonly string[] | undefined>)[name];
+}
+
+/**
+ * Verifies OAuth 2.0 access tokens for one API: JWTs locally (RFC 9068, RFC 8725),
+ * opaque tokens by RFC 7662 introspection, sender constraints (RFC 9449 DPoP,
+ * RFC 8705 mTLS), scopes, and produces RFC 6750 error responses.
+ *
+ * Does **not** check: token revocation for JWTs (a JWT stays valid until `exp`;
+ * use short lifetimes or opaque tokens), DPoP server nonces, `acr`/`auth_time`,
+ * or anything application-specific about `sub`.
+ */
+export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
+  readonly #o: NormalizedOptions;
+  readonly #cache: ExpiringLru<CacheEntry> | undefined;
+  readonly #jwks: RemoteJwks;
+  readonly #introspectionCache: ExpiringLru<AuthInfo> | undefined;
+  readonly #inflight = new Map<string, Promise<AuthInfo>>();
+  readonly #dpop: DpopCheckOptions | undefined;
+  #metadata: Promise<AuthorizationServerMetadata> | undefined;
+  #metadataFailedAt = Number.NEGATIVE_INFINITY;
+  #introspections = 0;
+
+  constructor(options: ResourceServerOptions) {
+    const o = normalizeOptions(options);
+    this.#o = o;
+    this.#cache = o.cacheMaxEntries > 0 ? new ExpiringLru(o.cacheMaxEntries) : undefined;
+    this.#introspectionCache = o.introspection && o.introspection.cacheTtl > 0 ? new ExpiringLru(o.introspection.maxEntries) : undefined;
+    this.#jwks = new RemoteJwks(() => this.#jwksUri(), {
+      algorithms: o.algorithms,
+      cooldownMs: o.jwksCooldownMs,
+      maxAgeMs: o.jwksMaxAgeMs,
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+      now: o.clock,
+    });
+    this.#dpop = o.dpop && {
+      algorithms: o.dpop.algorithms,
+      maxAge: o.dpop.maxAge,
+      clockTolerance: o.clockTolerance,
+      replayStore: o.dpop.replayStore ?? new MemoryReplayStore(),
+    };
+  }
+
+  get issuer(): string {
+    return this.#o.issuer;
+  }
+
+  get audiences(): readonly string[] {
+    return this.#o.audiences;
+  }
+
+  /** Counters for tests and metrics. */
+  get stats(): { jwksFetches: number; introspections: number; cachedTokens: number } {
+    return { jwksFetches: this.#jwks.fetchCount, introspections: this.#introspections, cachedTokens: this.#cache?.size ?? 0 };
+  }
+
+  /** The issuer's RFC 8414 metadata (fetched once, lazily). */
+  metadata(): Promise<AuthorizationServerMetadata> {
+    if (this.#o.discovery === false) return Promise.reject(new ResourceError('ERR_DISCOVERY_FAILED', 'discovery is disabled'));
+    if (this.#metadata === undefined) {
+      const now = this.#o.clock();
+      if (now - this.#metadataFailedAt < Math.max(this.#o.jwksCooldownMs, 1000)) {
+        return Promise.reject(new ResourceError('ERR_DISCOVERY_FAILED', 'last attempt failed within the cooldown'));
+      }
+      this.#metadata = discover(this.#o.issuer, this.#o.discovery, { fetch: this.#o.fetch, timeoutMs: this.#o.timeoutMs }).catch((err: Error) => {
+        this.#metadata = undefined;
+        this.#metadataFailedAt = this.#o.clock();
+        throw new ResourceError('ERR_DISCOVERY_FAILED', err.message, { cause: err });
+      });
+    }
+    return this.#metadata;
+  }
+
+  async #jwksUri(): Promise<string> {
+    if (this.#o.jwksUri !== undefined) return this.#o.jwksUri;
+    const uri = (await this.metadata()).jwks_uri;
+    if (uri === undefined) throw new Error('metadata has no jwks_uri');
+    return uri;
+  }
+
+  /**
+   * Verifies an access token and, given the request facts, its sender
+   * constraint. Resolves to the frozen {@link AuthInfo}; rejects with a
+   * {@link ResourceError}. A token bound with `cnf.jkt` is refused unless
+   * `context.scheme` is `'DPoP'` with a valid proof (RFC 9449 §7.2), and one
+   * bound with `cnf["x5t#S256"]` unless the matching certificate is given (RFC 8705 §3).
+   * Scopes are not checked here; see {@link ResourceServer.authenticate}.
+   *
+   * @example const auth = await rs.verify(token); auth.scopes.has('read:orders')
+   */
+  async verify(token: string, context?: VerifyContext): Promise<AuthInfo<C>> {
+    const o = this.#o;
+    if (typeof token !== 'string' || token.length === 0 || token.length > o.maxTokenLength) {
+      throw new ResourceError('ERR_TOKEN_MALFORMED', 'empty or longer than maxTokenLength');
+    }
+    const nowMs = o.clock();
+    let info: AuthInfo | undefined;
+    let key: string | undefined;
+    if (this.#cache !== undefined) {
+      // Cache key: SHA-256 of the token, so the long-lived map never holds a usable credential.
+      key = hashToken(token);
+      const hit = this.#cache.get(key, nowMs);
+      // A key withdrawn from the JWKS (compromise) stops validating cached tokens at the next refresh.
+      if (hit !== undefined && (hit.kid === undefined || this.#jwks.hasKid(hit.kid))) info = hit.info;
+    }
+    if (info === undefined) info = await this.#verifyFresh(token, nowMs, key);
+    if (info.binding !== undefined || (context !== undefined && context.scheme === 'DPoP') || o.dpop?.required) {
+      await this.#checkBinding(info, token, context ?? {}, nowMs);
+    }
+    return info as AuthInfo<C>;
+  }
+
+  async #verifyFresh(token: string, nowMs: number, key: string | undefined): Promise<AuthInfo> {
+    const o = this.#o;
+    if (!JWS.test(token)) return this.#opaque(token, nowMs, key, 'not a compact JWS');
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
+    let header: unknown;
+    try {
+      header = JSON.parse(Buffer.from(token.slice(0, dot1), 'base64url').toString('utf8'));
+    } catch {
+      header = undefined;
+    }
+    if (!isObject(header)) return this.#opaque(token, nowMs, key, 'JOSE header is not a JSON object');
+
+    // RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms and MUST NOT use any other algorithms".
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !o.algorithmSet.has(alg)) {
+      throw new ResourceError('ERR_JWT_ALG_NOT_ALLOWED', `alg ${JSON.stringify(alg)?.slice(0, 20)} is not allowed`);
+    }
+    // RFC 9068 §4: "verify that the typ header value is at+jwt or application/at+jwt and reject tokens carrying any other value".
+    if (o.typ !== undefined && (typeof header.typ !== 'string' || !o.typ.has(normalizeTyp(header.typ)))) {
+      throw new ResourceError('ERR_JWT_TYP_INVALID', `typ ${JSON.stringify(header.typ)?.slice(0, 40)} is not accepted`);
+    }
+    // RFC 7515 §4.1.11: if any extension listed in "crit" is not understood, "the JWS is invalid". We understand none.
+    if (header.crit !== undefined) throw new ResourceError('ERR_JWT_CRIT_UNSUPPORTED', 'crit header present');
+    const kid = header.kid;
+    if (kid !== undefined && typeof kid !== 'string') throw new ResourceError('ERR_TOKEN_MALFORMED', 'kid is not a string');
+
+    let candidates;
+    try {
+      candidates = await this.#jwks.candidates(kid, alg as JwsAlgorithm);
+    } catch (err) {
+      if (err instanceof ResourceError) throw err;
+      if (err instanceof JwksUnavailableError) throw new ResourceError('ERR_JWKS_UNAVAILABLE', err.message, { cause: err });
+      throw err;
+    }
+    if (candidates.length === 0) throw new ResourceError('ERR_JWKS_NO_MATCHING_KEY', 'no JWKS key matches kid and alg');
+    const signingInput = Buffer.from(token.slice(0, dot2), 'latin1');
+    const signature = Buffer.from(token.slice(dot2 + 1), 'base64url');
+    let verified = false;
+    for (const candidate of candidates) {
+      if (candidate.verify(signingInput, signature)) {
+        verified = true;
+        break;
+      }
+    }
+    if (!verified) throw new ResourceError('ERR_JWS_SIGNATURE_INVALID', 'signature does not verify');
+
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(token.slice(dot1 + 1, dot2), 'base64url').toString('utf8'));
+    } catch {
+      claims = undefined;
+    }
+    // RFC 7519 §7.2 step 10: the payload of a JWT is a JSON object.
+    if (!isObject(claims)) throw new ResourceError('ERR_TOKEN_MALFORMED', 'payload is not a JSON object');
+    const validUntil = this.#validateClaims(claims, nowMs / 1000, 'jwt');
+    const info = this.#buildInfo(claims, 'jwt');
+    if (key !== undefined && this.#cache !== undefined) this.#cache.set(key, { info, kid }, validUntil * 1000);
+    return info;
+  }
+
+  /** Returns the time (s) until which the claims stay valid. */
+  #validateClaims(claims: Record<string, unknown>, now: number, format: 'jwt' | 'opaque'): number {
+    const o = this.#o;
+    const tol = o.clockTolerance;
+    const code = format === 'jwt' ? undefined : 'ERR_TOKEN_INACTIVE';
+    if (format === 'jwt') {
+      for (const name of o.requiredClaims) {
+        if (claims[name] === undefined) throw new ResourceError('ERR_JWT_CLAIM_INVALID', `"${name}" claim missing`);
+      }
+    }
+    // RFC 9068 §4: "The issuer identifier for the authorization server MUST exactly match the value of the iss claim".
+    if (claims.iss !== o.issuer && (format === 'jwt' || claims.iss !== undefined)) {
+      throw new ResourceError(code ?? 'ERR_JWT_ISSUER_INVALID', 'iss does not match');
+    }
+    // RFC 7519 §4.1.4: "the current date/time MUST be before the expiration date/time"; exp is always required here.
+    const exp = claims.exp;
+    if (format === 'jwt' || exp !== undefined) {
+      if (typeof exp !== 'number' || !Number.isFinite(exp)) throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'exp missing or not a number');
+      if (now >= exp + tol) throw new ResourceError(code ?? 'ERR_JWT_EXPIRED', 'exp is in the past');
+    }
+    // RFC 7519 §4.1.5: the JWT "MUST NOT be accepted for processing" before nbf.
+    if (claims.nbf !== undefined) {
+      if (typeof claims.nbf !== 'number' || !Number.isFinite(claims.nbf)) throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'nbf not a number');
+      if (claims.nbf > now + tol) throw new ResourceError(code ?? 'ERR_JWT_NOT_YET_VALID', 'nbf is in the future');
+    }
+    let until = typeof exp === 'number' ? exp + tol : Number.POSITIVE_INFINITY;
+    if (claims.iat !== undefined) {
+      if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'iat not a number');
+      if (claims.iat > now + tol) throw new ResourceError(code ?? 'ERR_JWT_NOT_YET_VALID', 'iat is in the future');
+    }
+    if (o.maxTokenAge !== undefined) {
+      if (typeof claims.iat !== 'number') throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'iat required by maxTokenAge');
+      if (now - claims.iat > o.maxTokenAge + tol) throw new ResourceError(code ?? 'ERR_JWT_TOO_OLD', 'iat older than maxTokenAge');
+      until = Math.min(until, claims.iat + o.maxTokenAge + tol);
+    }
+    // RFC 9068 §4: "The resource server MUST validate that the aud claim contains a resource indicator value corresponding to an identifier the resource server expects for itself."
+    const aud = claims.aud;
+    const requireAud = format === 'jwt' || this.#o.introspection?.requireAudience !== false || aud !== undefined;
+    if (requireAud && !audienceMatches(aud, o.audiences)) {
+      throw new ResourceError(code ?? 'ERR_JWT_AUDIENCE_INVALID', 'aud does not name this resource');
+    }
+    for (const name of ['sub', 'client_id', 'jti', 'scope'] as const) {
+      if (claims[name] !== undefined && typeof claims[name] !== 'string') {
+        throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', `${name} is not a string`);
+      }
+    }
+    const cnf = claims.cnf;
+    if (cnf !== undefined) {
+      if (!isObject(cnf)) throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'cnf is not an object');
+      if (cnf.jkt !== undefined && typeof cnf.jkt !== 'string') throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'cnf.jkt is not a string');
+      if (cnf['x5t#S256'] !== undefined && typeof cnf['x5t#S256'] !== 'string') {
+        throw new ResourceError(code ?? 'ERR_JWT_CLAIM_INVALID', 'cnf.x5t#S256 is not a string');
+      }
+    }
+    return until;
+  }
+
+  #buildInfo(claims: Record<string, unknown>, format: 'jwt' | 'opaque'): AuthInfo {
+    const cnf = claims.cnf as { jkt?: string; 'x5t#S256'?: string } | undefined;
+    const binding =
+      cnf?.jkt !== undefined
+        ? ({ type: 'dpop', jkt: cnf.jkt } as const)
+        : cnf?.['x5t#S256'] !== undefined
+          ? ({ type: 'mtls', x5tS256: cnf['x5t#S256'] } as const)
+          : undefined;
+    return deepFreeze({
+      claims,
+      scopes: parseScope(claims.scope),
+      clientId: claims.client_id as string | undefined,
+      subject: claims.sub as string | undefined,
+      expiresAt: claims.exp as number | undefined,
+      format,
+      binding,
+    });
+  }
+
+  async #opaque(token: string, nowMs: number, key: string | undefined, why: string): Promise<AuthInfo> {
+    const cfg = this.#o.introspection;
+    if (cfg === undefined) throw new ResourceError('ERR_TOKEN_UNSUPPORTED', `${why} and introspection is not configured`);
+    // RFC 6750 §2.1 b64token allows characters a JWS never has; any of them is fine for an opaque token.
+    const k = key ?? hashToken(token);
+    const cached = this.#introspectionCache?.get(k, nowMs);
+    if (cached !== undefined) return cached;
+    let pending = this.#inflight.get(k);
+    if (pending === undefined) {
+      pending = this.#introspect(token, k).finally(() => this.#inflight.delete(k));
+      this.#inflight.set(k, pending);
+    }
+    return pending;
+  }
+
+  /** RFC 7662 §2.1 request, §2.2 response. */
+  async #introspect(token: string, key: string): Promise<AuthInfo> {
+    const cfg = this.#o.introspection!;
+    let endpoint = cfg.endpoint;
+    if (endpoint === undefined) {
+      endpoint = (await this.metadata()).introspection_endpoint;
+      if (endpoint === undefined) throw new ResourceError('ERR_INTROSPECTION_UNAVAILABLE', 'issuer metadata has no introspection_endpoint');
+    }
+    const { applyClientAuthentication } = await import('@latchkey/client');
+    const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded' });
+    const body = new URLSearchParams({ token, token_type_hint: 'access_token' });
+    let result: { status: number; body: unknown };
+    this.#introspections++;
+    try {
+      // The client-authentication audience is the AS issuer identifier (draft-ietf-oauth-rfc7523bis).
+      await applyClientAuthentication(cfg.clientAuthentication, this.#o.issuer, headers, body);
+      result = await fetchJson(endpoint, {
+        fetch: this.#o.fetch,
+        timeoutMs: cfg.timeoutMs,
+        maxBytes: 64 * 1024,
+        init: { method: 'POST', headers: Object.fromEntries(headers), body: body.toString() },
+      });
+    } catch (err) {
+      throw new ResourceError('ERR_INTROSPECTION_UNAVAILABLE', `introspection request failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (result.status !== 200) throw new ResourceError('ERR_INTROSPECTION_UNAVAILABLE', `introspection answered HTTP ${result.status}`);
+    const answer = result.body;
+    // RFC 7662 §2.2: "active" is REQUIRED and boolean.
+    if (!isObject(answer) || typeof answer.active !== 'boolean') {
+      throw new ResourceError('ERR_INTROSPECTION_UNAVAILABLE', 'introspection answer is not an RFC 7662 object');
+    }
+    if (answer.active !== true) throw new ResourceError('ERR_TOKEN_INACTIVE', 'introspection says inactive');
+    const nowMs = this.#o.clock();
+    const until = this.#validateClaims(answer, nowMs / 1000, 'opaque');
+    const info = this.#buildInfo(answer, 'opaque');
+    if (this.#introspectionCache !== undefined) {
+      // Reuse the answer briefly, and never beyond the token's own expiry.
+      this.#introspectionCache.set(key, info, Math.min(nowMs + cfg.cacheTtl * 1000, until * 1000));
+    }
+    return info;
+  }
+
+  async #checkBinding(info: AuthInfo, token: string, ctx: VerifyContext, nowMs: number): Promise<void> {
+    const o = this.#o;
+    const scheme = ctx.scheme ?? 'Bearer';
+    const jkt = info.binding?.type === 'dpop' ? info.binding.jkt : undefined;
+    if (scheme === 'Bearer') {
+      if (o.dpop?.required) throw new ResourceError('ERR_DPOP_REQUIRED', 'Bearer scheme refused');
+      // RFC 9449 §7.2: a DPoP-bound access token presented with the Bearer scheme must be rejected.
+      if (jkt !== undefined) throw new ResourceError('ERR_TOKEN_SENDER_CONSTRAINED', 'DPoP-bound token presented as Bearer');
+    } else {
+      if (this.#dpop === undefined || jkt === undefined) throw new ResourceError('ERR_DPOP_NOT_BOUND', 'DPoP scheme with a token that has no cnf.jkt');
+      const proofs = ctx.dpopProof;
+      // RFC 9449 §4.3 step 1: "There is not more than one DPoP HTTP request header field".
+      const proof = typeof proofs === 'string' ? proofs : proofs !== undefined && proofs.length === 1 ? proofs[0] : undefined;
+      if (proof === undefined || proof === '') throw new ResourceError('ERR_DPOP_PROOF_MISSING', proofs === undefined ? 'no DPoP header' : 'several DPoP headers');
+      const htu = this.#htu(ctx.url);
+      if (htu === undefined || ctx.method === undefined) throw new ResourceError('ERR_DPOP_PROOF_INVALID', 'request URL or method unknown');
+      await verifyDpopProof({ proof, method: ctx.method, htu, accessToken: token, jkt, now: nowMs / 1000 }, this.#dpop);
+    }
+    if (info.binding?.type === 'mtls') {
+      const source = ctx.clientCertificate;
+      const cert = typeof source === 'function' ? source() : source;
+      if (cert === undefined) throw new ResourceError('ERR_MTLS_CERTIFICATE_MISSING', 'certificate-bound token without a client certificate');
+      // RFC 8705 §3: the RS "MUST verify that the certificate matches the certificate associated with the access token".
+      if (certificateThumbprint(cert) !== info.binding.x5tS256) {
+        throw new ResourceError('ERR_MTLS_CERTIFICATE_MISMATCH', 'x5t#S256 differs from the client certificate');
+      }
+    }
+  }
+
+  #htu(url: string | undefined): string | undefined {
+    if (url === undefined) return undefined;
+    if (this.#o.publicOrigin !== undefined) {
+      const path = url.startsWith('/') ? url : (() => {
+        try {
+          const u = new URL(url);
+          return u.pathname + u.search;
+        } catch {
+          return undefined;
+        }
+      })();
+      return path === undefined ? undefined : normalizeHtu(this.#o.publicOrigin + path);
+    }
+    return normalizeHtu(url);
+  }
+
+  /**
+   * Full check of one request: parses `Authorization` (RFC 6750 §2.1, RFC 9449 §7.1),
+   * verifies the token and its sender constraint, then the scopes. Never throws:
+   * a rejection comes back with a ready RFC 6750 §3 response.
+   */
+  async authenticate(request: ProtectedResourceRequest, scopes?: ScopeInput): Promise<AuthOutcome<C>> {
+    let scheme: 'Bearer' | 'DPoP' | undefined;
+    try {
+      const requirement = toRequirement(scopes);
+      const raw = readHeader(request.headers, 'authorization');
+      let authorization: string | undefined;
+      if (typeof raw === 'string') authorization = raw;
+      else if (raw !== undefined && raw.length > 0) {
+        // RFC 6750 §3.1 invalid_request: "uses more than one method for including an access token".
+        if (raw.length > 1) throw new ResourceError('ERR_INVALID_REQUEST', 'several Authorization headers');
+        authorization = raw[0];
+      }
+      // RFC 6750 §2.3 / RFC 9700 §4.3.2: tokens in the URI leak through logs and Referer; we do not accept them.
+      if (request.url.includes('access_token=') && new URL(request.url, 'http://x').searchParams.has('access_token')) {
+        throw new ResourceError('ERR_INVALID_REQUEST', 'access_token in the query string is not accepted');
+      }
+      if (authorization === undefined || authorization === '') throw new ResourceError('ERR_MISSING_TOKEN', 'no Authorization header');
+      const m = AUTHORIZATION.exec(authorization);
+      if (m === null) {
+        const s = /^\s*([A-Za-z]+)/.exec(authorization)?.[1]?.toLowerCase();
+        if (s === 'bearer' || (s === 'dpop' && this.#o.dpop)) {
+          scheme = s === 'bearer' ? 'Bearer' : 'DPoP';
+          throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
+        }
+        throw new ResourceError('ERR_MISSING_TOKEN', 'unsupported Authorization scheme');
+      }
+      // RFC 7235 §2.1: the auth-scheme is case-insensitive.
+      const s = m[1]!.toLowerCase();
+      if (s === 'bearer') scheme = 'Bearer';
+      else if (s === 'dpop' && this.#o.dpop) scheme = 'DPoP';
+      else throw new ResourceError('ERR_MISSING_TOKEN', 'unsupported Authorization scheme');
+      const dpop = scheme === 'DPoP' ? readHeader(request.headers, 'dpop') : undefined;
+      const clientCertificate = request.clientCertificate ?? this.#forwardedCertificate(request.headers);
+      const auth = await this.verify(m[2]!, { scheme, dpopProof: dpop, method: request.method, url: request.url, clientCertificate });
+      assertScopes(auth.scopes, requirement);
+      return { ok: true, auth };
+    } catch (err) {
+      const error =
+        err instanceof ResourceError
+          ? err
+          : new ResourceError('ERR_TOKEN_MALFORMED', `unexpected: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      try {
+        this.#o.onError?.(error);
+      } catch {
+        // A logging hook must not change the answer.
+      }
+      return { ok: false, error, response: this.errorResponse(error, scheme) };
+    }
+  }
+
+  #forwardedCertificate(headers: HeaderSource): (() => CertificateInput | undefined) | undefined {
+    const name = this.#o.trustedCertificateHeader;
+    if (name === undefined) return undefined;
+    return () => {
+      const v = readHeader(headers, name);
+      return typeof v === 'string' ? parseForwardedCertificate(v) : undefined;
+    };
+  }
+
+  /**
+   * The RFC 6750 §3 response for an error: status, `WWW-Authenticate` challenge(s)
+   * (`Bearer`, and `DPoP` with `algs` when DPoP is enabled, RFC 9449 §7.1), and a
+   * JSON body `{error, error_description}`. Error attributes go on the challenge of
+   * the scheme the client used.
+   */
+  errorResponse(error: ResourceError, usedScheme?: 'Bearer' | 'DPoP'): ErrorResponse {
+    const o = this.#o;
+    const headers: Record<string, string | string[]> = { 'cache-control': 'no-store' };
+    if (error.status === 503) {
+      headers['retry-after'] = '5';
+      headers['content-type'] = 'application/json';
+      return { status: 503, headers, body: JSON.stringify({ error: error.error, error_description: error.description }) };
+    }
+    const schemes: ('Bearer' | 'DPoP')[] = [];
+    if (!o.dpop?.required) schemes.push('Bearer');
+    if (o.dpop) schemes.push('DPoP');
+    const challenges = schemes.map((scheme) => {
+      const params: string[] = [];
+      if (o.realm !== undefined) params.push(`realm="${o.realm}"`);
+      if (error.error !== undefined && (usedScheme === undefined || usedScheme === scheme)) {
+        params.push(`error="${error.error}"`);
+        if (error.description !== undefined) params.push(`error_description="${error.description}"`);
+        // RFC 6750 §3: "scope" lists the scope necessary to access the resource.
+        if (error.requiredScope !== undefined) params.push(`scope="${error.requiredScope}"`);
+      }
+      if (scheme === 'DPoP') params.push(`algs="${o.dpop!.algsChallenge}"`);
+      return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`;
+    });
+    headers['www-authenticate'] = challenges.length === 1 ? challenges[0]! : challenges;
+    if (error.error === undefined) return { status: error.status, headers, body: '' };
+    headers['content-type'] = 'application/json';
+    const body: Record<string, string> = { error: error.error };
+    if (error.description !== undefined) body.error_description = error.description;
+    if (error.requiredScope !== undefined) body.scope = error.requiredScope;
+    return { status: error.status, headers, body: JSON.stringify(body) };
+  }
+}
+
+function audienceMatches(aud: unknown, expected: readonly string[]): boolean {
+  if (typeof aud === 'string') return expected.includes(aud);
+  if (!Array.isArray(aud) || aud.length === 0) return false;
+  let match = false;
+  for (const a of aud) {
+    if (typeof a !== 'string') return false;
+    if (expected.includes(a)) match = true;
+  }
+  return match;
+}
+
+/**
+ * Creates a {@link ResourceServer}. Options are validated now (a bad one throws
+ * `ResourceConfigError` naming it); the issuer is contacted lazily, on the first token.
+ *
+ * @example
+ * const rs = createResourceServer({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' });
+ * const auth = await rs.verify(token);
+ */
+export function createResourceServer<C extends AccessTokenClaims = AccessTokenClaims>(options: ResourceServerOptions): ResourceServer<C> {
+  return new ResourceServer<C>(options);
+}
