@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     memory: { type: 'boolean', default: false },
     tokens: { type: 'string' },
+    out: { type: 'string' },
     list: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -47,7 +48,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`usage: node bench/run.mjs [--quick] [--only NAME[,NAME]] [--repeats N] [--duration S] [--warmup S]
-                         [--connections N] [--no-pin] [--no-external] [--list]
+                         [--connections N] [--no-pin] [--no-external] [--list] [--out FILE]
        node bench/run.mjs --profile [--only latchkey] [--duration S]
        node bench/run.mjs --memory [--tokens N]
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, plus bench/resource-*.mjs and bench/client-*.mjs`);
@@ -225,7 +226,7 @@ if (external.length) {
 
 const invalid = rows.filter((r) => r.repeats > 0 && !r.valid).map((r) => r.name);
 machine.loadavgAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
-const file = join(resultsDir, `${stamp}.json`);
+const file = args.out ?? join(resultsDir, `${stamp}.json`);
 writeFileSync(file, JSON.stringify({ machine, options: opts, scenarios: rows, targets, external }, null, 2));
 console.log(`\nresults: ${file}${invalid.length ? `\nINVALID runs: ${invalid.join(', ')}` : ''}`);
 process.exitCode = invalid.length ? 1 : 0;
