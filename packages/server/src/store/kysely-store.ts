@@ -6,6 +6,7 @@ import type {
   AuditRecord,
   ChangeEvent,
   ClientRecord,
+  ClientRegistrationRecord,
   ClientSecretRecord,
   OpaqueTokenRecord,
   RegistrationTokenRecord,
@@ -63,6 +64,7 @@ export interface Database {
   revoked_jtis: { jti: string; client_id: string; exp: number; revoked_at: number };
   use_once: { key: string; exp: number };
   registration_tokens: RegistrationTokenRecord;
+  client_registrations: ClientRegistrationRecord;
 }
 
 const json = (v: unknown) => JSON.stringify(v);
@@ -451,5 +453,25 @@ export abstract class KyselyStore implements Store {
 
   deleteRegistrationToken(tokenHash: string): Promise<boolean> {
     return this.run(async () => Number((await this.db.deleteFrom('registration_tokens').where('token_hash', '=', tokenHash).executeTakeFirst()).numDeletedRows) > 0);
+  }
+
+  listRegistrationTokens(): Promise<RegistrationTokenRecord[]> {
+    return this.run(async () => {
+      const rows = await this.db.selectFrom('registration_tokens').selectAll().orderBy('created_at', 'desc').limit(1000).execute();
+      return rows.map((r) => ({ ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at) }));
+    });
+  }
+
+  insertClientRegistration(rec: ClientRegistrationRecord): Promise<void> {
+    return this.run(async () => {
+      await this.db.insertInto('client_registrations').values(rec).execute();
+    });
+  }
+
+  getClientRegistration(clientId: string): Promise<ClientRegistrationRecord | undefined> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('client_registrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      return r ? { ...r, created_at: Number(r.created_at) } : undefined;
+    });
   }
 }

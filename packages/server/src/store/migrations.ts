@@ -114,6 +114,22 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
         }
       },
     },
+    // RFC 7592: one registration access token per dynamically registered client, deleted with it.
+    '0002_client_registrations': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('client_registrations')
+          .addColumn('client_id', 'text', (c) => c.primaryKey().references('clients.client_id').onDelete('cascade'))
+          .addColumn('token_hash', 'text', (c) => c.notNull())
+          .addColumn('scope_cap', 'text')
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable('client_registrations').ifExists().execute();
+      },
+    },
   };
   void sql;
   return { getMigrations: async () => all };

@@ -2,6 +2,7 @@ import type {
   AuditRecord,
   ChangeEvent,
   ClientRecord,
+  ClientRegistrationRecord,
   ClientSecretRecord,
   OpaqueTokenRecord,
   RegistrationTokenRecord,
@@ -87,4 +88,10 @@ export interface Store {
   insertRegistrationToken(rec: RegistrationTokenRecord): Promise<void>;
   getRegistrationToken(tokenHash: string): Promise<RegistrationTokenRecord | undefined>;
   deleteRegistrationToken(tokenHash: string): Promise<boolean>;
+  /** Every initial access token (hashes and policy only), newest first. */
+  listRegistrationTokens(): Promise<RegistrationTokenRecord[]>;
+
+  // RFC 7592 client registrations (deleted with their client)
+  insertClientRegistration(rec: ClientRegistrationRecord): Promise<void>;
+  getClientRegistration(clientId: string): Promise<ClientRegistrationRecord | undefined>;
 }

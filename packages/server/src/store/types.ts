@@ -98,6 +98,18 @@ export interface RegistrationTokenRecord {
   created_by: string;
 }
 
+/** RFC 7592 registration of a dynamically registered client: its registration access token (hashed) and policy. */
+export interface ClientRegistrationRecord {
+  client_id: string;
+  /** SHA-256 of the registration access token, base64url. The token itself is never stored. */
+  token_hash: string;
+  /** Scope cap inherited from the initial access token (null = no cap beyond the registration policy). */
+  scope_cap: string | null;
+  created_at: number;
+  /** Which initial access token registered the client (its hash), for the audit trail. */
+  created_by: string;
+}
+
 export interface ChangeEvent {
   seq: number;
   kind: 'client' | 'key' | 'revocation' | 'config';
