@@ -13,7 +13,7 @@ import { startServer, createLogger, type RunningServer } from '../../src/app.js'
 import { ClientService } from '../../src/management/clients.service.js';
 import type { Services } from '../../src/services.js';
 
-export const PG_URL = process.env.LATCHKEY_TEST_PG_URL ?? 'postgres://127.0.0.1:5432/test';
+export const PG_URL = process.env.LATCHKEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Set by .ci/run: PostgreSQL tests must run, not skip. */
 export const PG_REQUIRED = process.env.LATCHKEY_TEST_REQUIRE_PG === '1';
