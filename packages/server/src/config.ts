@@ -28,6 +28,18 @@ export const settings = {
   rateLimitWindow: { env: 'LATCHKEY_RATE_LIMIT_WINDOW', default: 60, doc: 'Window in seconds for the failed-authentication limits.' },
   trustProxy: { env: 'LATCHKEY_TRUST_PROXY', default: undefined, doc: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For (and client-certificate header) are trusted.' },
   workers: { env: 'LATCHKEY_WORKERS', default: 1, doc: 'Worker processes sharing the port (latchkey start --workers N).' },
+  tlsCert: { env: 'LATCHKEY_TLS_CERT', default: undefined, doc: 'PEM file of the server certificate (chain): serve HTTPS. Enables mutual TLS client authentication (RFC 8705).' },
+  tlsKey: { env: 'LATCHKEY_TLS_KEY', default: undefined, doc: 'PEM file of the private key of tlsCert.' },
+  tlsCa: { env: 'LATCHKEY_TLS_CA', default: undefined, doc: 'PEM file of the CA certificate(s) that issue client certificates for tls_client_auth. Without it only self_signed_tls_client_auth is possible.' },
+  tlsClientCertHeader: { env: 'LATCHKEY_TLS_CLIENT_CERT_HEADER', default: undefined, doc: 'Header carrying the client certificate from a TLS-terminating proxy (RFC 9440 Client-Cert, or URL-encoded PEM as nginx $ssl_client_escaped_cert). Read only from the peers in trustProxy.' },
+  clockSkew: { env: 'LATCHKEY_CLOCK_SKEW', default: 30, doc: 'Seconds of clock difference tolerated on client assertion and DPoP proof times (exp, nbf, iat).' },
+  assertionMaxLifetime: { env: 'LATCHKEY_ASSERTION_MAX_LIFETIME', default: 3600, doc: 'Longest accepted client assertion lifetime (exp - now, and exp - iat) in seconds.' },
+  dpopProofMaxAge: { env: 'LATCHKEY_DPOP_PROOF_MAX_AGE', default: 60, doc: 'Oldest accepted DPoP proof (now - iat) in seconds, plus clockSkew (RFC 9449 §4.3).' },
+  dpopNonce: { env: 'LATCHKEY_DPOP_NONCE', default: false, doc: 'Require server-provided DPoP nonces at the token endpoint (RFC 9449 §8).' },
+  jwksFetchTimeout: { env: 'LATCHKEY_JWKS_FETCH_TIMEOUT_MS', default: 3000, doc: 'Timeout (ms) for fetching a client jwks_uri.' },
+  jwksMaxBytes: { env: 'LATCHKEY_JWKS_MAX_BYTES', default: 65536, doc: 'Largest accepted client jwks_uri document, in bytes.' },
+  jwksCacheTtl: { env: 'LATCHKEY_JWKS_CACHE_TTL', default: 300, doc: 'Seconds a fetched client JWKS is used before it is fetched again.' },
+  jwksRefreshCooldown: { env: 'LATCHKEY_JWKS_REFRESH_COOLDOWN', default: 30, doc: 'Minimum seconds between two fetches of one client jwks_uri (unknown kid, failures).' },
 } as const;
 
 const alg = z.enum(['ES256', 'EdDSA', 'RS256', 'PS256']);
@@ -57,6 +69,18 @@ export const configSchema = z
     rateLimitWindow: intFromString(1, 86_400),
     trustProxy: z.string().optional(),
     workers: intFromString(1, 256),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    tlsCa: z.string().min(1).optional(),
+    tlsClientCertHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(),
+    clockSkew: intFromString(0, 600),
+    assertionMaxLifetime: intFromString(1, 86_400),
+    dpopProofMaxAge: intFromString(1, 3600),
+    dpopNonce: boolFromString,
+    jwksFetchTimeout: intFromString(100, 60_000),
+    jwksMaxBytes: intFromString(1024, 10_485_760),
+    jwksCacheTtl: intFromString(1, 86_400),
+    jwksRefreshCooldown: intFromString(0, 3600),
   })
   .strict();
 
@@ -122,8 +146,11 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     throw new ConfigError(`invalid setting "${name}"${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }
   const c = parsed.data;
-  const issuer = validateIssuer(c.issuer ?? `http://${c.host.includes(':') ? `[${c.host}]` : c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`);
+  const issuer = validateIssuer(c.issuer ?? `${c.tlsCert ? 'https' : 'http'}://${c.host.includes(':') ? `[${c.host}]` : c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`);
   if (c.maxAccessTokenTtl < c.accessTokenTtl) throw new ConfigError('invalid setting "accessTokenTtl": exceeds maxAccessTokenTtl');
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('invalid setting "tlsKey": tlsCert and tlsKey go together');
+  if (c.tlsCa && !c.tlsCert) throw new ConfigError('invalid setting "tlsCa": needs tlsCert and tlsKey (a TLS listener)');
+  if (c.tlsClientCertHeader && !c.trustProxy) throw new ConfigError('invalid setting "tlsClientCertHeader": needs trustProxy (the proxies allowed to send it)');
   const dataDir = resolve(c.dataDir);
   return Object.freeze({
     ...c,
