@@ -21,6 +21,7 @@ import { summarize, buildTable, evaluateTargets, formatTargets, markdownTable } 
 import { findExternalScripts, runExternal } from './lib/external.mjs';
 import { runProfile } from './lib/profile.mjs';
 import { runMemory } from './lib/memory.mjs';
+import { runMicro } from './lib/micro.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string' },
     out: { type: 'string' },
     list: { type: 'boolean', default: false },
+    micro: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -51,6 +53,7 @@ if (args.help) {
                          [--connections N] [--no-pin] [--no-external] [--list] [--out FILE]
        node bench/run.mjs --profile [--only latchkey] [--duration S]
        node bench/run.mjs --memory [--tokens N]
+       node bench/run.mjs --micro                  per-token building blocks (sign, verify, hash) in-process
 scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, plus bench/resource-*.mjs and bench/client-*.mjs`);
   process.exit(0);
 }
@@ -102,6 +105,10 @@ const env = { root, pin, serverCpus: opts.serverCpus, allCpus: opts.allCpus, con
 if (args.profile) {
   const names = selection.builtIn.length && args.only ? selection.builtIn : SCENARIOS.filter((s) => s.name === 'latchkey');
   await runProfile({ scenarios: names, env, opts, resultsDir, stamp, machine });
+  process.exit(0);
+}
+if (args.micro) {
+  await runMicro();
   process.exit(0);
 }
 if (args.memory) {
