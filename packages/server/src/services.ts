@@ -5,12 +5,17 @@ import { SecretHasher } from './client-auth/secret-hash.js';
 import { Keyring } from './keys/keyring.js';
 import { Sealer, loadKek } from './keys/seal.js';
 import { MemoryFailureLimiter, type FailureLimiter } from './limits/failure-limiter.js';
+import { connectRedis, RedisFailureLimiter } from './limits/redis.js';
+import { RedisUseOnce, StoreUseOnce, type UseOnce } from './limits/use-once.js';
+import type { Redis } from 'ioredis';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { ChangeFeed } from './store/change-feed.js';
 import { ClientCache } from './store/client-cache.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { Minter } from './tokens/mint.js';
+import { RevocationCache } from './tokens/revocations.js';
+import { startLifecycle } from './keys/rotate.js';
 
 /** Everything an endpoint needs, built once per process. */
 export interface Services extends AuthContext {
@@ -22,9 +27,14 @@ export interface Services extends AuthContext {
   readonly clients: ClientCache;
   readonly feed: ChangeFeed;
   readonly minter: Minter;
+  /** Revoked JWT ids, fed by the change feed (tokens/revocations.ts). */
+  readonly revocations: RevocationCache;
   readonly limiter: FailureLimiter;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Shared Redis connection when configured. */
+  readonly redis: Redis | undefined;
+  readonly once: UseOnce;
   /** Hooks run on close (timers, Redis connections, …). */
   readonly closers: (() => Promise<void> | void)[];
 }
@@ -45,6 +55,20 @@ export async function openServices(config: Config, log: Logger, opts: { createKe
   const clients = new ClientCache(store);
   const feed = new ChangeFeed(store, config.changePollInterval, (e) => log.warn({ err: errSummary(e) }, 'change feed poll failed'));
   const metrics = createMetrics();
+  let redisDown = false;
+  const redis = config.redis
+    ? connectRedis(config.redis, (e) => {
+        if (!redisDown) log.warn({ err: errSummary(e) }, 'redis unavailable: falling back to the store / local limits');
+        redisDown = true;
+      })
+    : undefined;
+  redis?.on('ready', () => {
+    if (redisDown) log.info('redis available again');
+    redisDown = false;
+  });
+  const localLimiter = new MemoryFailureLimiter(config.rateLimitFailures, config.rateLimitWindow);
+  const storeOnce = new StoreUseOnce(store);
+  const once: UseOnce = redis ? new RedisUseOnce(redis, storeOnce, () => metrics.redisFallbacks.inc()) : storeOnce;
   const services: Services = {
     config,
     store,
@@ -54,11 +78,14 @@ export async function openServices(config: Config, log: Logger, opts: { createKe
     clients,
     feed,
     minter: new Minter(config.issuer, keyring, store, config.accessTokenTtl),
-    limiter: new MemoryFailureLimiter(config.rateLimitFailures, config.rateLimitWindow),
+    revocations: new RevocationCache(store, config.maxAccessTokenTtl),
+    limiter: redis ? new RedisFailureLimiter(redis, localLimiter, config.rateLimitFailures, config.rateLimitWindow) : localLimiter,
     metrics,
     log,
-    closers: [],
-    useOnce: (key, exp) => store.useOnce(key, exp),
+    closers: redis ? [() => void redis.disconnect()] : [],
+    redis,
+    once,
+    useOnce: (key, exp) => once.use(key, exp),
   };
   return services;
 }
@@ -78,6 +105,8 @@ export async function startServices(s: Services): Promise<void> {
     s.metrics.clients.set(s.clients.size);
   });
   await s.feed.start();
+  // Revoked-jti cache and the maintenance timer (key rotation schedule, clean-up): keys/rotate.ts.
+  await startLifecycle(s);
 }
 
 export async function closeServices(s: Services): Promise<void> {

@@ -40,8 +40,13 @@ export function createMetrics() {
     labelNames: ['active'] as const,
     registers: [registry],
   });
+  const redisFallbacks = new Counter({
+    name: 'latchkey_redis_fallbacks_total',
+    help: 'Operations served by the store or local state because Redis was unavailable',
+    registers: [registry],
+  });
   const revocations = new Counter({ name: 'latchkey_revocations_total', help: 'Revocation requests', registers: [registry] });
-  return { registry, tokensIssued, tokenLatency, authFailures, rateLimited, storeErrors, clients, introspections, revocations };
+  return { registry, tokensIssued, tokenLatency, authFailures, rateLimited, storeErrors, clients, introspections, revocations, redisFallbacks };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -57,14 +57,18 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
     // 1. parse: form body only, every parameter but `resource` at most once (RFC 6749 §3.2, RFC 8707 §2).
     const params = parseForm(req);
     params.rejectRepeated(REPEATABLE);
-    // 2. brute-force limits, before any secret is checked.
+    // 2. store outage: cached clients keep working for storeOutageGrace seconds, then 503 (docs/operations.md).
+    if (Date.now() - s.feed.lastOkAt > s.config.storeOutageGrace * 1000 + 2 * s.config.changePollInterval) {
+      throw temporarilyUnavailable('store unreachable for longer than storeOutageGrace');
+    }
+    // 3. brute-force limits, before any secret is checked.
     clientId = params.get('client_id');
     const wait = await s.limiter.blocked(req.remoteAddress, clientId);
     if (wait > 0) {
       s.metrics.rateLimited.inc({ endpoint: 'token' });
       throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
     }
-    // 3. authenticate.
+    // 4. authenticate.
     let auth: AuthenticatedClient;
     try {
       auth = await authenticateClient(req, params, s);
@@ -76,23 +80,23 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
       throw e;
     }
     clientId = auth.client.record.client_id;
-    // 4. grant type.
+    // 5. grant type.
     const grantType = params.get('grant_type');
     if (grantType === undefined) throw invalidRequest('grant_type is required');
     if (grantType !== CLIENT_CREDENTIALS) throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported');
     if (!auth.client.allowsClientCredentials) {
       throw new OAuthError('unauthorized_client', 'this client may not use the client_credentials grant');
     }
-    // 5. scope and audience.
+    // 6. scope and audience.
     const scope = grantedScope(params, auth);
     const aud = audience(params, auth, s.config.defaultAudience);
-    // 6. sender constraint (DPoP proof or client certificate).
+    // 7. sender constraint (DPoP proof or client certificate).
     let binding: Binding | undefined;
     for (const b of binders) {
       binding = await b(req, auth);
       if (binding) break;
     }
-    // 7. issue.
+    // 8. issue.
     const minted = await s.minter.mint({ client: auth.client, scope, aud, cnf: binding?.cnf, tokenType: binding?.tokenType ?? 'Bearer' });
     outcome = 'issued';
     s.metrics.tokensIssued.inc({ format: auth.client.record.access_token_format, method: auth.method });

@@ -19,6 +19,8 @@ export class ChangeFeed {
   #handlers: Handler[] = [];
   #running: Promise<void> | undefined;
   lastPollOk = true;
+  /** When the store last answered a poll (epoch ms). */
+  lastOkAt = Date.now();
 
   constructor(
     private readonly store: Store,
@@ -49,6 +51,7 @@ export class ChangeFeed {
     try {
       events = await this.store.changesSince(Math.max(0, this.#last - window));
       this.lastPollOk = true;
+      this.lastOkAt = Date.now();
     } catch (e) {
       this.lastPollOk = false;
       this.onError(e);

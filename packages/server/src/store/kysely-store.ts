@@ -434,6 +434,20 @@ export abstract class KyselyStore implements Store {
     });
   }
 
+  useOnceMany(entries: { key: string; exp: number }[]): Promise<Set<string>> {
+    if (entries.length === 0) return Promise.resolve(new Set());
+    return this.run(async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const rows = await this.db
+        .insertInto('use_once')
+        .values(entries)
+        .onConflict((oc) => oc.column('key').doUpdateSet((eb) => ({ exp: eb.ref('excluded.exp') })).where('use_once.exp', '<', now))
+        .returning('key')
+        .execute();
+      return new Set(rows.map((r) => r.key));
+    });
+  }
+
   deleteExpiredUseOnce(nowSeconds: number): Promise<number> {
     return this.run(async () => Number((await this.db.deleteFrom('use_once').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
   }

@@ -82,6 +82,8 @@ export interface Store {
    * before and is now recorded until `exp` (seconds); false on replay. Atomic across nodes.
    */
   useOnce(key: string, exp: number): Promise<boolean>;
+  /** Batched useOnce: one statement for many keys; returns the keys that were newly recorded. */
+  useOnceMany(entries: { key: string; exp: number }[]): Promise<Set<string>>;
   deleteExpiredUseOnce(nowSeconds: number): Promise<number>;
 
   // RFC 7591 initial access tokens
