@@ -1,4 +1,5 @@
 import { createVerifier, importPublicJwk, jwkAllows, type JwsAlgorithm, type PublicJwk, type Verifier } from './algorithms.js';
+import { ResourceError } from './errors.js';
 import { fetchJson, isObject, type FetchLike } from './http-json.js';
 
 export interface RemoteJwksOptions {
@@ -100,6 +101,7 @@ export class RemoteJwks {
     try {
       uri = await this.#resolveUri();
     } catch (err) {
+      if (err instanceof ResourceError) throw err; // e.g. ERR_DISCOVERY_FAILED, kept as is
       throw new JwksUnavailableError(`cannot resolve jwks_uri: ${(err as Error).message}`);
     }
     let body: unknown;

@@ -1,0 +1,134 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, generateKeyPair } from 'jose';
+import { createResourceServer, ResourceError } from '../src/index.js';
+import { nowSeconds, startIssuer, type TestIssuer } from './helpers/issuer.js';
+
+function fakeClock(start = Date.now()) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('JWKS cache: cooldown, rotation, outages', () => {
+  let as: TestIssuer;
+  before(async () => {
+    as = await startIssuer();
+  });
+  after(() => as.close());
+
+  it('a flood of tokens with random unknown kids causes at most one JWKS fetch per cooldown', async () => {
+    const clock = fakeClock();
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, jwks: { cooldown: 30 } });
+    await rs.verify(await as.sign()); // initial load
+    const start = as.jwksFetches;
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        new SignJWT({ iss: as.issuer, aud: as.audience, exp: nowSeconds() + 60 })
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: randomUUID() })
+          .sign(privateKey),
+      ),
+    );
+    // Right after the initial load we are inside the cooldown: no fetch at all.
+    for (const t of forged.slice(0, 100)) await assert.rejects(rs.verify(t), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    assert.equal(as.jwksFetches - start, 0);
+    // Next window: exactly one fetch, whatever the concurrency.
+    clock.advance(30_000);
+    await Promise.all(forged.slice(100, 200).map((t) => assert.rejects(rs.verify(t), { code: 'ERR_JWKS_NO_MATCHING_KEY' })));
+    assert.equal(as.jwksFetches - start, 1);
+    for (const t of forged.slice(200)) await assert.rejects(rs.verify(t), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    assert.equal(as.jwksFetches - start, 1);
+    assert.equal(rs.stats.jwksFetches, 2);
+    // Valid tokens keep working throughout.
+    await rs.verify(await as.sign());
+  });
+
+  it('concurrent first requests share one discovery and one JWKS fetch', async () => {
+    const beforeJwks = as.jwksFetches;
+    const beforeMeta = as.metadataFetches;
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => as.sign()));
+    await Promise.all(tokens.map((t) => rs.verify(t)));
+    assert.equal(as.jwksFetches - beforeJwks, 1);
+    assert.equal(as.metadataFetches - beforeMeta, 1);
+  });
+
+  it('key rotation: the new key is picked up on its first token, and no valid request fails', async () => {
+    const clock = fakeClock();
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, jwks: { cooldown: 30, maxAge: 300 } });
+    const oldKey = as.keys[0]!;
+    const exp = nowSeconds() + 3600;
+    await rs.verify(await as.sign({ exp }, { key: oldKey }));
+    clock.advance(31_000);
+    const next = await as.addKey('ES256');
+    // Both old and new tokens verify, interleaved, while the issuer switches keys.
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, async (_, i) => rs.verify(await as.sign({ exp }, { key: i % 2 ? next : oldKey }))),
+    );
+    assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+    // Retire the old key from the JWKS: once the set is refreshed (max age), cached old-key tokens stop validating.
+    const oldToken = await as.sign({ exp }, { key: oldKey });
+    await rs.verify(oldToken);
+    as.published.delete(oldKey.kid);
+    try {
+      clock.advance(301_000);
+      await rs.verify(await as.sign({ exp }, { key: next })); // triggers the background refresh
+      await new Promise((r) => setTimeout(r, 50));
+      await rs.verify(await as.sign({ exp }, { key: next }));
+      await assert.rejects(rs.verify(oldToken), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    } finally {
+      as.published.add(oldKey.kid);
+    }
+  });
+
+  it('issuer down at start: 503-class error, then recovers after the cooldown', async () => {
+    const clock = fakeClock();
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, jwks: { cooldown: 10 } });
+    as.jwksStatus = 500;
+    try {
+      const token = await as.sign();
+      const err = await rs.verify(token).then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof ResourceError);
+      assert.equal(err.code, 'ERR_JWKS_UNAVAILABLE');
+      assert.equal(err.status, 503);
+      const fetches = as.jwksFetches;
+      await assert.rejects(rs.verify(token), { code: 'ERR_JWKS_UNAVAILABLE' });
+      assert.equal(as.jwksFetches, fetches, 'no refetch within the cooldown');
+      as.jwksStatus = undefined;
+      clock.advance(10_000);
+      const auth = await rs.verify(token);
+      assert.equal(auth.clientId, 'client-1');
+    } finally {
+      as.jwksStatus = undefined;
+    }
+  });
+
+  it('a failed background refresh keeps the known keys in use', async () => {
+    const clock = fakeClock();
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, cache: false, jwks: { maxAge: 60, cooldown: 5 } });
+    await rs.verify(await as.sign());
+    as.jwksStatus = 503;
+    try {
+      clock.advance(120_000);
+      const exp = nowSeconds() + 3600;
+      await rs.verify(await as.sign({ exp }));
+      await new Promise((r) => setTimeout(r, 50));
+      await rs.verify(await as.sign({ exp }));
+    } finally {
+      as.jwksStatus = undefined;
+    }
+  });
+
+  it('metadata with a different issuer is refused (RFC 8414 §3.3)', async () => {
+    const rs = createResourceServer({ issuer: `${as.issuer}/tenant`, audience: as.audience });
+    await assert.rejects(rs.verify(await as.sign({ iss: `${as.issuer}/tenant` })), { code: 'ERR_DISCOVERY_FAILED', status: 503 });
+  });
+
+  it('jwksUri without discovery', async () => {
+    const before = as.metadataFetches;
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, discovery: false, jwksUri: `${as.url}/jwks` });
+    await rs.verify(await as.sign());
+    assert.equal(as.metadataFetches, before);
+  });
+});
