@@ -1,6 +1,38 @@
+import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
-import { startServer } from '../../app.js';
+import { bootstrap, createLogger, startServer, type Bootstrap } from '../../app.js';
+import { closeServices, openServices } from '../../services.js';
+import { isWorker, runPrimary } from '../../cluster.js';
+import type { Config } from '../../config.js';
 import { configFrom, fail, withStoreOptions, type StoreOptions } from '../shared.js';
+
+function printBootstrap(b: Bootstrap | undefined): void {
+  if (!b) return;
+  // Printed once, to the terminal only — never through the logger.
+  process.stdout.write(
+    [
+      '',
+      'Latchkey initialised a new data store. Admin client (shown only once, store it now):',
+      `  client_id:     ${b.client_id}`,
+      `  client_secret: ${b.client_secret}`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Primary of a multi-worker node: first-start bootstrap happens here, once, before any worker exists. */
+async function startPrimary(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const s = await openServices(config, log);
+  try {
+    printBootstrap(await bootstrap(s));
+  } finally {
+    await closeServices(s);
+  }
+  process.stdout.write(`Latchkey starting ${config.workers} workers on ${config.issuer} (store ${config.db.split(':', 1)[0]})\n`);
+  runPrimary(config.workers, log);
+}
 
 interface StartOpts extends StoreOptions {
   port?: string;
@@ -8,6 +40,7 @@ interface StartOpts extends StoreOptions {
   issuer?: string;
   redis?: string;
   logLevel?: string;
+  workers?: string;
 }
 
 export function startCommand(): Command {
@@ -18,7 +51,8 @@ export function startCommand(): Command {
       .addOption(new Option('--host <host>', 'address to listen on (default 127.0.0.1)').env('LATCHKEY_HOST'))
       .addOption(new Option('--issuer <url>', 'issuer identifier (https:// unless loopback)').env('LATCHKEY_ISSUER'))
       .addOption(new Option('--redis <url>', 'Redis URL for shared rate limits and replay caches').env('LATCHKEY_REDIS'))
-      .addOption(new Option('--log-level <level>', 'log level').env('LATCHKEY_LOG_LEVEL')),
+      .addOption(new Option('--log-level <level>', 'log level').env('LATCHKEY_LOG_LEVEL'))
+      .addOption(new Option('--workers <n>', 'worker processes sharing the port (default: number of CPUs)').env('LATCHKEY_WORKERS')),
   ).action(async (o: StartOpts) => {
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
@@ -28,23 +62,16 @@ export function startCommand(): Command {
         issuer: o.issuer,
         redis: o.redis,
         logLevel: o.logLevel,
+        workers: o.workers ?? (isWorker() ? 1 : availableParallelism()),
       });
-      server = await startServer(config);
-      const b = server.bootstrap;
-      if (b) {
-        // Printed once, to the terminal only — never through the logger.
-        process.stdout.write(
-          [
-            '',
-            'Latchkey initialised a new data store. Admin client (shown only once, store it now):',
-            `  client_id:     ${b.client_id}`,
-            `  client_secret: ${b.client_secret}`,
-            '',
-            '',
-          ].join('\n'),
-        );
+      if (config.workers > 1 && !isWorker()) {
+        await startPrimary(config);
+        return;
       }
-      process.stdout.write(`Latchkey listening on ${server.url} (issuer ${config.issuer}, store ${server.services.store.dialect})\n`);
+      server = await startServer(config);
+      printBootstrap(server.bootstrap);
+      if (!isWorker()) process.stdout.write(`Latchkey listening on ${server.url} (issuer ${config.issuer}, store ${server.services.store.dialect})\n`);
+      else server.services.log.info({ pid: process.pid, url: server.url }, 'worker listening');
     } catch (e) {
       fail(e);
     }
