@@ -1,4 +1,4 @@
-import { discardBody } from './http.js';
+import { discardBody, type FetchLike } from './http.js';
 import type { TokenClient, TokenRequestOptions } from './token-client.js';
 
 /**
@@ -26,6 +26,7 @@ export async function authenticatedFetch(
   input: string | URL | Request,
   init: RequestInit | undefined,
   options: TokenRequestOptions | undefined,
+  fetchImpl: FetchLike = globalThis.fetch,
 ): Promise<Response> {
   const request = input instanceof Request ? input : undefined;
   const url = new URL(request !== undefined ? request.url : String(input));
@@ -34,7 +35,6 @@ export async function authenticatedFetch(
   const requestHasBody = request !== undefined && request.body !== null && init?.body === undefined;
   const replayable = init?.body !== undefined ? canReplay(init.body) : true;
   const baseHeaders = init?.headers ?? request?.headers;
-  const fetchImpl = globalThis.fetch;
 
   let token = await client.getToken(options);
   let refreshed = false;
@@ -71,4 +71,29 @@ export async function authenticatedFetch(
     }
     return response;
   }
+}
+
+/** Options of {@link createAuthenticatedFetch}: the token to use, and the underlying `fetch`. */
+export interface AuthenticatedFetchOptions extends Omit<TokenRequestOptions, 'signal' | 'forceRefresh'> {
+  /** The `fetch` used for API calls (default: global `fetch`), e.g. one with a custom dispatcher. */
+  fetch?: FetchLike;
+}
+
+/**
+ * Returns a `fetch`-compatible function that authorizes every call with a token from `client`
+ * (see {@link TokenClient.fetch} for the 401 handling). Hand it to SDKs that accept a custom fetch.
+ *
+ * @example
+ * ```ts
+ * const inventoryFetch = createAuthenticatedFetch(client, { scope: 'inventory:read', resource: 'https://inventory.example.com/' });
+ * const res = await inventoryFetch('https://inventory.example.com/items');
+ * ```
+ */
+export function createAuthenticatedFetch(
+  client: TokenClient,
+  options: AuthenticatedFetchOptions = {},
+): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
+  const { fetch: fetchImpl, ...tokenOptions } = options;
+  const hasTokenOptions = tokenOptions.scope !== undefined || tokenOptions.resource !== undefined;
+  return (input, init) => authenticatedFetch(client, input, init, hasTokenOptions ? tokenOptions : undefined, fetchImpl ?? globalThis.fetch);
 }

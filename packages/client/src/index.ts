@@ -23,5 +23,5 @@ export {
 } from './token-client.js';
 export { DPoPSigner, type DPoPKeyInput } from './dpop.js';
 export { discoveryUrls, type AuthorizationServerMetadata } from './discovery.js';
-export { challengeError } from './authenticated-fetch.js';
+export { challengeError, createAuthenticatedFetch, type AuthenticatedFetchOptions } from './authenticated-fetch.js';
 export { parseRetryAfter, type RetryOptions, type FetchLike } from './http.js';
