@@ -1,2 +1,4 @@
 // Feature modules register their routes, authenticators, binders and metadata here (side-effect imports).
 export {};
+import './protocol/introspect.js';
+import './protocol/revoke.js';

@@ -1,0 +1,212 @@
+import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
+import { authenticateClient, authenticators } from '../client-auth/index.js';
+import type { AuthenticatedClient } from '../client-auth/types.js';
+import { postEndpointOf, routeInstallers } from '../http/server.js';
+import type { Services } from '../services.js';
+import type { CachedClient } from '../store/client-cache.js';
+import { opaqueTokenHash } from '../tokens/mint.js';
+import { looksLikeJwt, verifyOwnToken } from '../tokens/verify-own.js';
+import { metadataContributors, methodEnabled } from './metadata.js';
+import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from './request.js';
+
+/** Holders of this scope (in their client record) may introspect any token: resource servers, gateways. */
+export const INTROSPECT_SCOPE = 'latchkey:introspect';
+/** Prefix of opaque access tokens (tokens/mint.ts): anything else cannot be one of ours, so no store lookup. */
+const OPAQUE_PREFIX = 'lko_';
+const NO_REPEATS: ReadonlySet<string> = new Set();
+
+/** An access token this server issued that is still valid in itself (signature or stored record, expiry). */
+export interface ResolvedToken {
+  format: 'jwt' | 'opaque';
+  jti: string;
+  client_id: string;
+  sub: string;
+  scope: string;
+  /** As in the token: a string for one audience (RFC 9068 §2.2 style), else an array. */
+  aud: string | string[];
+  iss: string;
+  iat: number;
+  exp: number;
+  cnf: Record<string, unknown> | undefined;
+  token_type: string;
+  /** Opaque tokens only: the stored hash (the token itself is never stored). */
+  tokenHash?: string;
+}
+
+/**
+ * Finds a token we issued: a JWT verified against our keyring (tokens/verify-own.ts), or an opaque
+ * token looked up by its hash. Returns undefined for anything malformed, unknown, expired, or signed
+ * by a key we never had or no longer publish. Does not check revocation of JWTs, the client's status,
+ * or who is asking. Throws StoreUnavailableError when an opaque lookup cannot reach the store.
+ *
+ * `token_type_hint` is not needed: both kinds are access tokens and the format tells them apart. RFC
+ * 7662 §2.1 / RFC 7009 §2.1: a server that cannot locate the token with the hint "MUST extend its
+ * search across all of its supported token types" — so a hint never changes the answer.
+ */
+export async function resolveToken(token: string, s: Services, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
+  if (looksLikeJwt(token)) {
+    const r = await verifyOwnToken(token, s.keyring, s.config.issuer, nowMs);
+    if (!r.ok) return undefined;
+    const c = r.claims;
+    return {
+      format: 'jwt',
+      jti: c.jti,
+      client_id: c.client_id,
+      sub: c.sub,
+      scope: c.scope ?? '',
+      aud: c.aud,
+      iss: c.iss,
+      iat: c.iat,
+      exp: c.exp,
+      cnf: c.cnf,
+      // RFC 9449 §6.1 / RFC 8705 §3.1: only a DPoP key binding (jkt) makes the token a DPoP token.
+      token_type: c.cnf && typeof c.cnf.jkt === 'string' ? 'DPoP' : 'Bearer',
+    };
+  }
+  if (!token.startsWith(OPAQUE_PREFIX) || token.length > 512) return undefined;
+  const hash = opaqueTokenHash(token);
+  const rec = await s.store.getOpaqueToken(hash);
+  if (!rec || rec.exp <= Math.floor(nowMs / 1000)) return undefined;
+  return {
+    format: 'opaque',
+    jti: rec.jti,
+    client_id: rec.client_id,
+    sub: rec.client_id,
+    scope: rec.scope,
+    aud: rec.aud.length === 1 ? rec.aud[0]! : rec.aud,
+    iss: s.config.issuer,
+    iat: rec.iat,
+    exp: rec.exp,
+    cnf: rec.cnf ?? undefined,
+    token_type: rec.token_type,
+    tokenHash: hash,
+  };
+}
+
+/**
+ * RFC 7662 §4: "the authorization server MUST determine whether or not the protected resource is
+ * allowed to introspect the token". Latchkey's rule (SPEC §3, docs/rotation.md):
+ *  - a client may introspect its own tokens;
+ *  - a client may introspect tokens whose `aud` includes one of the entries of its own `audience`
+ *    list (a resource server registered as a client names itself there);
+ *  - a client whose allowed scopes include `latchkey:introspect` may introspect any token.
+ * Anyone else learns only `{"active": false}`, exactly as for an unknown token, so the answer does not
+ * reveal that the token exists.
+ */
+export function mayIntrospect(caller: CachedClient, t: ResolvedToken): boolean {
+  if (caller.record.client_id === t.client_id) return true;
+  if (caller.allowedScopes.has(INTROSPECT_SCOPE)) return true;
+  const mine = caller.record.audience;
+  if (mine.length === 0) return false;
+  const aud = typeof t.aud === 'string' ? [t.aud] : t.aud;
+  return aud.some((a) => mine.includes(a));
+}
+
+/**
+ * Steps shared by introspection and revocation: form body, no repeated parameter, brute-force limit,
+ * client authentication (any method the client is registered with; none → 401 invalid_client), the
+ * required `token` parameter.
+ */
+export async function authenticateTokenRequest(req: OAuthRequest, s: Services, endpoint: string): Promise<{ params: FormParams; auth: AuthenticatedClient; token: string }> {
+  const params = parseForm(req);
+  // RFC 6749 §3.2 "Request and response parameters MUST NOT be included more than once" (applies to all endpoints).
+  params.rejectRepeated(NO_REPEATS);
+  const clientId = params.get('client_id');
+  const wait = await s.limiter.blocked(req.remoteAddress, clientId);
+  if (wait > 0) {
+    s.metrics.rateLimited.inc({ endpoint });
+    throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
+  }
+  let auth: AuthenticatedClient;
+  try {
+    // RFC 7662 §2.1 / RFC 7009 §2.1: the endpoint requires client authentication.
+    auth = await authenticateClient(req, params, s);
+  } catch (e) {
+    if (e instanceof OAuthError && e.error === 'invalid_client') {
+      s.metrics.authFailures.inc();
+      await s.limiter.fail(req.remoteAddress, clientId);
+    }
+    throw e;
+  }
+  const token = params.get('token');
+  // RFC 7662 §2.1 / RFC 7009 §2.1: "token REQUIRED".
+  if (token === undefined) throw invalidRequest('token is required');
+  return { params, auth, token };
+}
+
+/** Maps endpoint failures to responses: OAuth errors as they are, store outages to 503, the rest rethrown. */
+export function failureResponse(e: unknown, s: Services): OAuthResponse {
+  if (e instanceof OAuthError) return errorResponse(e);
+  if (e instanceof StoreUnavailableError) {
+    s.metrics.storeErrors.inc();
+    return errorResponse(temporarilyUnavailable(String((e.cause as Error)?.message ?? e)));
+  }
+  throw e;
+}
+
+const INACTIVE = JSON.stringify({ active: false });
+
+/**
+ * POST /oauth2/introspect — RFC 7662 token introspection.
+ *
+ * Active (RFC 7662 §2.2) means: issued by us and still verifiable (signature with a published key, or
+ * a stored opaque record), not expired, not revoked (RFC 7009), and its client still exists and is
+ * enabled (disabling or deleting a client deactivates its tokens for introspecting APIs at once). The
+ * answer then carries scope, client_id, sub, aud, iss, exp, iat, jti, token_type, and `cnf` for DPoP
+ * (RFC 9449 §8) or certificate-bound (RFC 8705 §3.2) tokens. Everything else — including tokens the
+ * caller may not see (mayIntrospect) — is exactly `{"active": false}`.
+ *
+ * Does not check: the token's audience or scope against the caller (that is the API's policy), or the
+ * sender constraint (the API checks the DPoP proof / certificate against `cnf`).
+ */
+export async function introspectEndpoint(req: OAuthRequest, s: Services): Promise<OAuthResponse> {
+  try {
+    const { auth, token } = await authenticateTokenRequest(req, s, 'introspect');
+    const now = Date.now();
+    const t = await resolveToken(token, s, now);
+    let active = t !== undefined;
+    if (t && t.format === 'jwt' && s.revocations.has(t.jti)) active = false;
+    if (t && active) {
+      const owner = s.clients.get(t.client_id);
+      if (!owner || owner.record.disabled) active = false;
+    }
+    if (t && active && !mayIntrospect(auth.client, t)) active = false;
+    s.metrics.introspections.inc({ active: String(active) });
+    // RFC 7662 §2.2 (and §4): the response carries token data, so it must not be cached.
+    if (!t || !active) return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, body: INACTIVE };
+    const body: Record<string, unknown> = {
+      active: true,
+      scope: t.scope,
+      client_id: t.client_id,
+      sub: t.sub,
+      aud: t.aud,
+      iss: t.iss,
+      exp: t.exp,
+      iat: t.iat,
+      jti: t.jti,
+      token_type: t.token_type,
+    };
+    if (t.cnf) body.cnf = t.cnf;
+    return jsonResponse(200, body, { ...NO_STORE });
+  } catch (e) {
+    return failureResponse(e, s);
+  }
+}
+
+/** The client authentication methods the token endpoint advertises: the same ones work here. */
+export function enabledAuthMethods(s: Services): string[] {
+  const out: string[] = [];
+  for (const a of authenticators) for (const m of a.methods) if ((methodEnabled[m]?.(s) ?? true) && !out.includes(m)) out.push(m);
+  return out;
+}
+
+routeInstallers.push((app, s) => {
+  postEndpointOf(app)('/oauth2/introspect', introspectEndpoint);
+  void s;
+});
+
+// RFC 8414 §2: introspection_endpoint and the auth methods it accepts.
+metadataContributors.push((s) => ({
+  introspection_endpoint: `${s.config.issuer}/oauth2/introspect`,
+  introspection_endpoint_auth_methods_supported: enabledAuthMethods(s),
+}));

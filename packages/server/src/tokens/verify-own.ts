@@ -1,0 +1,110 @@
+import { errors as joseErrors, jwtVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
+import type { Keyring } from '../keys/keyring.js';
+
+/** Stable failure codes (jose-style) callers can switch on; never shown to API callers. */
+export type OwnTokenErrorCode =
+  | 'ERR_OWN_TOKEN_MALFORMED'
+  | 'ERR_OWN_TOKEN_UNKNOWN_KEY'
+  | 'ERR_OWN_TOKEN_SIGNATURE'
+  | 'ERR_OWN_TOKEN_EXPIRED'
+  | 'ERR_OWN_TOKEN_CLAIMS';
+
+/** The RFC 9068 §2.2 claims of an access token this server minted. */
+export interface OwnTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  client_id: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  jti: string;
+  scope?: string;
+  cnf?: Record<string, string>;
+}
+
+export type OwnTokenResult = { ok: true; claims: OwnTokenClaims; kid: string } | { ok: false; code: OwnTokenErrorCode };
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Cheap syntactic test: three base64url segments (RFC 7515 §7.1 compact serialization). */
+export function looksLikeJwt(token: string): boolean {
+  return token.length <= 16_384 && JWT_SHAPE.test(token);
+}
+
+/** A kid we do not hold triggers at most one keyring reload per this interval (no reload storms from forged kids). */
+const UNKNOWN_KID_RELOAD_MS = 1000;
+const reloads = new WeakMap<Keyring, { at: number; inflight: Promise<void> | undefined }>();
+
+async function reloadOnce(keyring: Keyring): Promise<void> {
+  let r = reloads.get(keyring);
+  if (!r) reloads.set(keyring, (r = { at: 0, inflight: undefined }));
+  if (r.inflight) return r.inflight;
+  if (Date.now() - r.at < UNKNOWN_KID_RELOAD_MS) return;
+  r.at = Date.now();
+  const state = r;
+  state.inflight = keyring.load().finally(() => (state.inflight = undefined));
+  return state.inflight;
+}
+
+/**
+ * Verifies an access token this server issued (RFC 9068 §4 as applied by the issuer itself): compact
+ * JWS, `typ` `at+jwt`, signed with a key of our keyring that is still published (a key we never had,
+ * or one dropped from the JWKS, fails), `alg` equal to that key's algorithm (no `none`, no algorithm
+ * substitution), `iss` equal to our issuer, `exp` in the future with no clock tolerance (it is our
+ * own clock), and the claims Latchkey always writes present with the right types.
+ *
+ * Does NOT check: revocation (see RevocationCache), whether the client still exists or is enabled,
+ * audience or scope, or sender constraints (`cnf`) — the caller decides those.
+ *
+ * @example
+ * const r = await verifyOwnToken(token, s.keyring, s.config.issuer);
+ * if (r.ok) console.log(r.claims.client_id);
+ */
+export async function verifyOwnToken(token: string, keyring: Keyring, issuer: string, nowMs = Date.now()): Promise<OwnTokenResult> {
+  if (!looksLikeJwt(token)) return { ok: false, code: 'ERR_OWN_TOKEN_MALFORMED' };
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(token).kid;
+  } catch {
+    return { ok: false, code: 'ERR_OWN_TOKEN_MALFORMED' };
+  }
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > 200) return { ok: false, code: 'ERR_OWN_TOKEN_UNKNOWN_KEY' };
+  let key = keyring.publicKey(kid, nowMs);
+  if (!key) {
+    // Another node may have published a key moments ago (pre-publication 0): look once more.
+    await reloadOnce(keyring).catch(() => {});
+    key = keyring.publicKey(kid, nowMs);
+    if (!key) return { ok: false, code: 'ERR_OWN_TOKEN_UNKNOWN_KEY' };
+  }
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key.key, {
+      // RFC 9068 §4: "Resource servers MUST verify that the typ header value is at+jwt".
+      typ: 'at+jwt',
+      algorithms: [key.alg],
+      issuer,
+      currentDate: new Date(nowMs),
+      requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id', 'aud'],
+    }));
+  } catch (e) {
+    if (e instanceof joseErrors.JWTExpired) return { ok: false, code: 'ERR_OWN_TOKEN_EXPIRED' };
+    if (e instanceof joseErrors.JWSSignatureVerificationFailed) return { ok: false, code: 'ERR_OWN_TOKEN_SIGNATURE' };
+    if (e instanceof joseErrors.JWTClaimValidationFailed || e instanceof joseErrors.JOSEAlgNotAllowed) return { ok: false, code: 'ERR_OWN_TOKEN_CLAIMS' };
+    return { ok: false, code: 'ERR_OWN_TOKEN_MALFORMED' };
+  }
+  const p = payload as Record<string, unknown>;
+  const audOk = typeof p.aud === 'string' || (Array.isArray(p.aud) && p.aud.length > 0 && p.aud.every((a) => typeof a === 'string'));
+  if (
+    typeof p.sub !== 'string' ||
+    typeof p.client_id !== 'string' ||
+    typeof p.jti !== 'string' ||
+    typeof p.exp !== 'number' ||
+    typeof p.iat !== 'number' ||
+    !audOk ||
+    (p.scope !== undefined && typeof p.scope !== 'string') ||
+    (p.cnf !== undefined && (typeof p.cnf !== 'object' || p.cnf === null || Array.isArray(p.cnf)))
+  ) {
+    return { ok: false, code: 'ERR_OWN_TOKEN_CLAIMS' };
+  }
+  return { ok: true, claims: p as OwnTokenClaims, kid };
+}
