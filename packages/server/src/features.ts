@@ -2,3 +2,4 @@
 export {};
 import './protocol/introspect.js';
 import './protocol/revoke.js';
+import './admin/index.js';

@@ -1,0 +1,236 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { OAuthError, StoreUnavailableError, temporarilyUnavailable } from '../errors.js';
+import { ClientService, ValidationError } from '../management/clients.service.js';
+import { describeZodError } from '../management/client-metadata.js';
+import { isValidScopeToken } from '../protocol/scope.js';
+import type { Services } from '../services.js';
+import { errSummary } from '../services.js';
+import { authenticateAdmin, type AdminPrincipal } from './admin-auth.js';
+import { openApiDocument } from './openapi.js';
+import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from './registration-tokens.js';
+
+export const ADMIN_PREFIX = '/admin/v1';
+
+/**
+ * Requests the console makes on behalf of a signed-in admin carry this per-process value, so the audit
+ * log can say "console:" rather than "admin:". It only relabels the actor; authorization is the token.
+ */
+export const CONSOLE_MARK = randomBytes(16).toString('base64url');
+
+/** A 400 naming the offending field: `{error, error_description: "<field>: <message>", field}`. */
+export class FieldError extends OAuthError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super('invalid_request', `${field}: ${message}`);
+  }
+}
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+function sendJson(reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) {
+  return reply
+    .code(status)
+    .headers({ 'content-type': 'application/json; charset=utf-8', ...NO_STORE, ...headers })
+    .send(body === undefined ? '' : JSON.stringify(body));
+}
+
+/** Maps any error to the admin API's JSON error shape; non-OAuth errors become a logged 500 server_error. */
+export function sendAdminError(reply: FastifyReply, s: Services, e: unknown) {
+  if (e instanceof StoreUnavailableError) e = temporarilyUnavailable(String((e as Error).cause ?? ''));
+  if (e instanceof OAuthError && e.expose) {
+    const body: Record<string, unknown> = e.toJSON();
+    if (e instanceof ValidationError || e instanceof FieldError) body.field = e.field;
+    if (e.detail) s.log.debug({ error: e.error, detail: e.detail }, 'admin request refused');
+    return sendJson(reply, e.status, body, e.headers ?? {});
+  }
+  s.log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'admin API error');
+  return sendJson(reply, 500, { error: 'server_error', error_description: 'internal error' });
+}
+
+function parseWith<T extends z.ZodType>(schema: T, input: unknown, where: 'query' | 'body'): z.output<T> {
+  const r = schema.safeParse(input ?? {});
+  if (!r.success) {
+    const { field, message } = describeZodError(r.error);
+    throw new FieldError(field === '(body)' ? where : field, message);
+  }
+  return r.data;
+}
+
+/** Write routes take a JSON object (or nothing). */
+function jsonBody(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  if (b === undefined || b === null || b === '') return {};
+  if (typeof b === 'string') throw new FieldError('body', 'must be a JSON object sent as application/json');
+  if (typeof b !== 'object' || Array.isArray(b)) throw new FieldError('body', 'must be a JSON object');
+  return b as Record<string, unknown>;
+}
+
+const intParam = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v), z.number({ error: 'must be an integer' }).int().min(min).max(max));
+
+const scopeString = z
+  .string()
+  .max(4096)
+  .refine((s) => s.split(' ').filter(Boolean).every(isValidScopeToken), 'must be space-separated scope tokens (RFC 6749 §3.3)')
+  .transform((s) => [...new Set(s.split(' ').filter(Boolean))].join(' '));
+
+const listQuery = z.object({ limit: intParam(1, 500).default(50), offset: intParam(0, 1_000_000_000).default(0), search: z.string().max(200).optional() });
+const rotateBody = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86_400).optional(), expires_in: z.number().int().min(1).max(10 * 31_536_000).optional() }).strict();
+const keysRotateBody = z.object({ alg: z.enum(['ES256', 'EdDSA', 'RS256', 'PS256']).optional(), prepublish_seconds: z.number().int().min(0).max(31_536_000).optional() }).strict();
+const auditQuery = z.object({
+  since: z
+    .string()
+    .max(64)
+    .refine((v) => !Number.isNaN(Date.parse(v)) || /^\d+$/.test(v), 'must be an ISO 8601 time or epoch milliseconds')
+    .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)))
+    .optional(),
+  client: z.string().max(128).optional(),
+  limit: intParam(1, 1000).default(100),
+});
+const regTokenBody = z.object({ scope: scopeString.nullable().optional(), ttl: z.number().int().min(60).max(31_536_000).optional() }).strict();
+const idParam = z.string().min(1).max(256);
+
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+
+type Handler = (req: FastifyRequest, p: AdminPrincipal, actor: string) => Promise<{ status: number; body?: unknown; headers?: Record<string, string> }>;
+
+/**
+ * The `/admin/v1` JSON API (SPEC §3). Every route but the OpenAPI document requires a Bearer token
+ * from this server with scope `latchkey:admin` (see admin-auth.ts). All client changes go through
+ * ClientService — the one set of rules shared with the CLI, the console and RFC 7591 registration —
+ * which also writes the audit log. Registered as an encapsulated plugin: its hooks never run for
+ * the token endpoint.
+ */
+export async function installAdminApi(app: FastifyInstance, s: Services): Promise<void> {
+  const clients = new ClientService(s);
+  const doc = JSON.stringify(openApiDocument(s.config.issuer));
+  app.get(`${ADMIN_PREFIX}/openapi.json`, (_req, reply) =>
+    reply.code(200).headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }).send(doc),
+  );
+
+  await app.register(
+    async (admin) => {
+      const routes = new Map<string, Set<string>>();
+      const route = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, handler: Handler) => {
+        let m = routes.get(url);
+        if (!m) routes.set(url, (m = new Set()));
+        m.add(method);
+        admin.route({
+          method,
+          url,
+          handler: async (req, reply) => {
+            try {
+              const p = await authenticateAdmin(s, req.headers.authorization, req.headers.dpop);
+              const via = req.headers['x-latchkey-console'] === CONSOLE_MARK ? 'console' : 'admin';
+              const r = await handler(req, p, `${via}:${p.clientId}`);
+              return sendJson(reply, r.status, r.body, r.headers);
+            } catch (e) {
+              return sendAdminError(reply, s, e);
+            }
+          },
+        });
+      };
+      const id = (req: FastifyRequest) => parseWith(idParam, (req.params as { id?: string }).id, 'query');
+
+      route('GET', '/clients', async (req) => {
+        const q = parseWith(listQuery, req.query, 'query');
+        const r = await clients.list({ limit: q.limit, offset: q.offset, search: q.search || undefined });
+        return { status: 200, body: { clients: r.clients, total: r.total, limit: q.limit, offset: q.offset } };
+      });
+      route('POST', '/clients', async (req, _p, actor) => {
+        const created = await clients.create(jsonBody(req) as never, actor);
+        return { status: 201, body: created, headers: { location: `${ADMIN_PREFIX}/clients/${encodeURIComponent(created.client_id as string)}` } };
+      });
+      route('GET', '/clients/:id', async (req) => {
+        const c = await clients.get(id(req));
+        if (!c) throw new OAuthError('not_found', 'no such client');
+        return { status: 200, body: c };
+      });
+      route('PATCH', '/clients/:id', async (req, _p, actor) => ({ status: 200, body: await clients.update(id(req), jsonBody(req) as never, actor) }));
+      route('DELETE', '/clients/:id', async (req, p, actor) => {
+        const cid = id(req);
+        // Deleting the client you are signed in as would lock the caller out mid-session; refuse it here.
+        if (cid === p.clientId) throw new FieldError('client_id', 'an admin client cannot delete itself');
+        await clients.delete(cid, actor);
+        return { status: 204 };
+      });
+      for (const [name, disabled] of [
+        ['disable', true],
+        ['enable', false],
+      ] as const) {
+        route('POST', `/clients/:id/${name}`, async (req, p, actor) => {
+          const cid = id(req);
+          jsonBody(req);
+          if (disabled && cid === p.clientId) throw new FieldError('client_id', 'an admin client cannot disable itself');
+          return { status: 200, body: await clients.setDisabled(cid, disabled, actor) };
+        });
+      }
+      route('POST', '/clients/:id/rotate-secret', async (req, _p, actor) => {
+        const b = parseWith(rotateBody, jsonBody(req), 'body');
+        return { status: 200, body: await clients.rotateSecret(id(req), actor, { graceSeconds: b.grace_seconds, expiresIn: b.expires_in }) };
+      });
+
+      route('GET', '/keys', async () => ({
+        status: 200,
+        body: {
+          keys: s.keyring.list().map((k) => ({
+            kid: k.kid,
+            alg: k.alg,
+            state: k.state,
+            public_jwk: { ...k.public_jwk, kid: k.kid, alg: k.alg, use: 'sig' },
+            created_at: iso(k.created_at),
+            publish_at: iso(k.publish_at),
+            activate_at: iso(k.activate_at),
+            retired_at: iso(k.retired_at),
+            expires_at: iso(k.expires_at),
+          })),
+        },
+      }));
+      route('POST', '/keys/rotate', async (req, _p, actor) => {
+        const b = parseWith(keysRotateBody, jsonBody(req), 'body');
+        const rec = await s.keyring.rotate({ alg: b.alg, prePublishSeconds: b.prepublish_seconds });
+        await s.store.addAudit({ at: Date.now(), actor, action: 'key.rotate', target: rec.kid, before: null, after: { kid: rec.kid, alg: rec.alg, activate_at: rec.activate_at } });
+        return {
+          status: 201,
+          body: { kid: rec.kid, alg: rec.alg, state: s.keyring.state(rec), publish_at: iso(rec.publish_at), activate_at: iso(rec.activate_at) },
+        };
+      });
+
+      route('GET', '/audit', async (req) => {
+        const q = parseWith(auditQuery, req.query, 'query');
+        const recs = await s.store.queryAudit({ since: q.since, target: q.client, limit: q.limit });
+        return { status: 200, body: { records: recs.map((r) => ({ ...r, at: iso(r.at) })) } };
+      });
+
+      route('GET', '/registration-tokens', async () => ({
+        status: 200,
+        body: { registration_tokens: (await s.store.listRegistrationTokens()).map((r) => publicRegistrationToken(r)) },
+      }));
+      route('POST', '/registration-tokens', async (req, _p, actor) => {
+        const b = parseWith(regTokenBody, jsonBody(req), 'body');
+        return { status: 201, body: await createRegistrationToken(s, { scope: b.scope, ttlSeconds: b.ttl }, actor) };
+      });
+      route('DELETE', '/registration-tokens/:id', async (req, _p, actor) => {
+        await deleteRegistrationToken(s, id(req), actor);
+        return { status: 204 };
+      });
+
+      // Known paths answer other methods with 405 + Allow (RFC 9110 §15.5.6) rather than 404.
+      for (const [url, methods] of routes) {
+        const allow = [...methods].join(', ');
+        const others = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((m) => !methods.has(m));
+        if (others.length === 0) continue;
+        admin.route({
+          method: [...others],
+          url,
+          handler: (_req, reply) => sendJson(reply, 405, { error: 'invalid_request', error_description: `method not allowed; use ${allow}` }, { allow }),
+        });
+      }
+    },
+    { prefix: ADMIN_PREFIX },
+  );
+}

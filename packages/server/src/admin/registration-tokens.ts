@@ -1,0 +1,57 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { OAuthError } from '../errors.js';
+import type { Services } from '../services.js';
+import type { RegistrationTokenRecord } from '../store/types.js';
+
+/** Prefix of initial access tokens (RFC 7591 §3), so leaked ones can be scanned for. */
+export const INITIAL_ACCESS_TOKEN_PREFIX = 'lki_';
+/** Prefix of registration access tokens (RFC 7592 §3). */
+export const REGISTRATION_ACCESS_TOKEN_PREFIX = 'lkr_';
+export const DEFAULT_REGISTRATION_TOKEN_TTL = 86_400;
+
+/** SHA-256, base64url: how initial and registration access tokens are stored (never in clear). */
+export const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest('base64url');
+
+export const newOpaqueToken = (prefix: string) => prefix + randomBytes(32).toString('base64url');
+
+/** A stored initial access token as the admin API and CLI show it. The token itself is never shown again. */
+export function publicRegistrationToken(r: RegistrationTokenRecord, now = Date.now()): Record<string, unknown> {
+  return {
+    id: r.token_hash,
+    scope: r.scope,
+    created_at: new Date(r.created_at).toISOString(),
+    expires_at: r.expires_at == null ? null : new Date(r.expires_at).toISOString(),
+    created_by: r.created_by,
+    expired: r.expires_at != null && r.expires_at <= now,
+  };
+}
+
+/**
+ * Creates an initial access token for RFC 7591 registration. Returned once; only its SHA-256 is stored.
+ * `scope` caps what a client registered with it may be allowed (null = any scope except `latchkey:*`).
+ * The token is reusable until it expires or is deleted (docs/admin-api.md).
+ */
+export async function createRegistrationToken(
+  s: Services,
+  opts: { scope?: string | null | undefined; ttlSeconds?: number | undefined },
+  actor: string,
+): Promise<Record<string, unknown> & { token: string }> {
+  const ttl = opts.ttlSeconds ?? DEFAULT_REGISTRATION_TOKEN_TTL;
+  const now = Date.now();
+  const token = newOpaqueToken(INITIAL_ACCESS_TOKEN_PREFIX);
+  const rec: RegistrationTokenRecord = {
+    token_hash: tokenHash(token),
+    scope: opts.scope ? opts.scope : null,
+    created_at: now,
+    expires_at: now + ttl * 1000,
+    created_by: actor,
+  };
+  await s.store.insertRegistrationToken(rec);
+  await s.store.addAudit({ at: now, actor, action: 'registration_token.create', target: null, before: null, after: { id: rec.token_hash, scope: rec.scope, expires_at: rec.expires_at } });
+  return { token, ...publicRegistrationToken(rec, now) };
+}
+
+export async function deleteRegistrationToken(s: Services, id: string, actor: string): Promise<void> {
+  if (!(await s.store.deleteRegistrationToken(id))) throw new OAuthError('not_found', 'no such registration token');
+  await s.store.addAudit({ at: Date.now(), actor, action: 'registration_token.delete', target: null, before: { id }, after: null });
+}
