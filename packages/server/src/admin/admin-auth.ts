@@ -3,7 +3,7 @@ import { OAuthError } from '../errors.js';
 import { ADMIN_SCOPE_NAME } from './scopes.js';
 import type { Services } from '../services.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
-import { verifyOwnJwt } from './own-token.js';
+import { verifyOwnToken } from '../tokens/verify-own.js';
 
 /** The caller of an admin route, as established by its access token. */
 export interface AdminPrincipal {
@@ -83,11 +83,12 @@ export async function authenticateAdmin(s: Services, authorization: string | str
     if (rec.exp <= Math.floor(Date.now() / 1000)) throw invalidToken('the access token is not valid', 'expired');
     p = { clientId: rec.client_id, aud: rec.aud, scope: rec.scope, jti: rec.jti, exp: rec.exp, cnf: rec.cnf ?? undefined };
   } else {
-    const r = await verifyOwnJwt(token, s.keyring, s.config.issuer);
+    const r = await verifyOwnToken(token, s.keyring, s.config.issuer);
     if (!r.ok) throw invalidToken('the access token is not valid', r.code);
     const c = r.claims;
     p = { clientId: c.client_id, aud: Array.isArray(c.aud) ? c.aud : [c.aud], scope: c.scope ?? '', jti: c.jti, exp: c.exp, cnf: c.cnf };
-    if (await s.store.isJtiRevoked(c.jti)) throw invalidToken('the access token is not valid', 'revoked');
+    // RFC 7009 revocations reach every node through the change feed into this in-memory set.
+    if (s.revocations.has(c.jti)) throw invalidToken('the access token is not valid', 'revoked');
   }
   // RFC 9068 §4: the resource server MUST validate that aud contains a value it expects (here: the issuer).
   if (!p.aud.includes(s.config.issuer)) throw invalidToken('the access token is not valid', 'audience is not the issuer');

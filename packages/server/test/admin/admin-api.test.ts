@@ -109,6 +109,16 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
       assert.equal((await api(srv, 'GET', '/keys', { token: t })).status, 200);
     });
 
+    it('a revoked admin token (RFC 7009) → 401', async () => {
+      const t = await tokenFor(srv, srv.admin.client_id, srv.admin.client_secret, 'latchkey:admin');
+      assert.equal((await api(srv, 'GET', '/keys', { token: t })).status, 200);
+      const rv = await postForm(`${srv.url}/oauth2/revoke`, { token: t }, { authorization: basic(srv.admin.client_id, srv.admin.client_secret) });
+      assert.equal(rv.status, 200);
+      const r = await api(srv, 'GET', '/keys', { token: t });
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.json, invalid);
+    });
+
     it('an opaque admin token works; an expired-looking unknown opaque token does not', async () => {
       const c = await srv.createClient({ client_name: 'opaque admin', scope: 'latchkey:admin', audience: [srv.issuer], access_token_format: 'opaque' });
       const t = await tokenFor(srv, c.client_id, c.client_secret!);
