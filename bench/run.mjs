@@ -167,7 +167,7 @@ async function runOnce(sc) {
       valid: problems.length === 0,
       notes: [
         ...target.notes,
-        ...(target.pool?.inline ? [`${target.pool.inline} assertions signed inline by the load generator`] : []),
+        ...(target.pool?.inline > 100 ? [`${target.pool.inline} assertions signed inline by the load generator`] : []),
         ...(cpu.loadgenCores > 0.9 ? [`load generator used ${(cpu.loadgenCores * 100).toFixed(0)}% of its core: this rate may be load-generator bound`] : []),
       ],
     };

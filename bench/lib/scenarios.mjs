@@ -52,7 +52,7 @@ function assertionTokenRequest(path, pool) {
     method: 'POST',
     path,
     headers: { 'content-type': FORM },
-    body: ASSERTION_PREFIX + pool.next(),
+    body: TOKEN_BODY, // replaced per request by setupRequest
     setupRequest: (req) => ({ ...req, body: ASSERTION_PREFIX + pool.next() }),
   };
 }

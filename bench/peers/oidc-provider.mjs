@@ -15,7 +15,36 @@ const tokenFormat = process.env.BENCH_TOKEN_FORMAT === 'opaque' ? 'opaque' : 'jw
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'oidc-provider-bench', alg: 'ES256', use: 'sig' };
 
+// The bundled development adapter is an LRU capped at 1000 entries, so opaque
+// tokens would be evicted under load (introspection then says active:false).
+// A plain Map with expiry is the fair in-memory store.
+const store = new Map();
+setInterval(() => {
+  const now = Date.now();
+  for (const [k, v] of store) if (v.exp <= now) store.delete(k);
+}, 5000).unref();
+class MapAdapter {
+  constructor(model) { this.model = model; }
+  async upsert(id, payload, expiresIn) {
+    store.set(`${this.model}:${id}`, { payload, exp: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+  }
+  async find(id) {
+    const e = store.get(`${this.model}:${id}`);
+    if (!e || e.exp <= Date.now()) return undefined;
+    return e.payload;
+  }
+  async findByUserCode() { return undefined; }
+  async findByUid() { return undefined; }
+  async consume(id) {
+    const e = store.get(`${this.model}:${id}`);
+    if (e) e.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id) { store.delete(`${this.model}:${id}`); }
+  async revokeByGrantId() {}
+}
+
 const provider = new Provider(issuer, {
+  adapter: MapAdapter,
   clients: clients.map((c) => ({
     client_id: c.client_id,
     ...(c.client_secret ? { client_secret: c.client_secret } : {}),
