@@ -25,7 +25,8 @@ describe('authenticate(): RFC 6750 requests and errors', () => {
 
   it('no credentials → 401 with bare challenges and no error code (RFC 6750 §3.1)', async () => {
     const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, realm: 'orders' });
-    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: '' }]) {
+    const cases: Record<string, string>[] = [{}, { authorization: 'Basic dXNlcjpwYXNz' }, { authorization: '' }];
+    for (const headers of cases) {
       const out = await rs.authenticate(request(headers));
       assert.equal(out.ok, false);
       if (out.ok) return;
