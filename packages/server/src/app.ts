@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { buildHttpServer } from './http/server.js';
 import { ClientService } from './management/clients.service.js';
 import { closeServices, openServices, startServices, type Services } from './services.js';
+import { tlsOptionsFromConfig } from './client-auth/mtls.js';
 import './features.js';
 
 export const ADMIN_SCOPE = 'latchkey:admin';
@@ -59,10 +60,11 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
   const services = await openServices(config, log);
   let boot: Bootstrap | undefined;
   let http: FastifyInstance | undefined;
+  const https = opts.https ?? tlsOptionsFromConfig(config);
   try {
     boot = await bootstrap(services);
     await startServices(services);
-    http = await buildHttpServer(services, { https: opts.https });
+    http = await buildHttpServer(services, { https });
     await http.listen({ port: opts.port ?? config.port, host: config.host });
   } catch (e) {
     await http?.close().catch(() => {});
@@ -76,7 +78,7 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
   return {
     services,
     http,
-    url: `${opts.https ? 'https' : 'http'}://${host}:${port}`,
+    url: `${https ? 'https' : 'http'}://${host}:${port}`,
     bootstrap: boot,
     async close() {
       if (closed) return;

@@ -153,7 +153,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   const issuer = validateIssuer(c.issuer ?? `${c.tlsCert ? 'https' : 'http'}://${c.host.includes(':') ? `[${c.host}]` : c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`);
   if (c.maxAccessTokenTtl < c.accessTokenTtl) throw new ConfigError('invalid setting "accessTokenTtl": exceeds maxAccessTokenTtl');
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('invalid setting "tlsKey": tlsCert and tlsKey go together');
-  if (c.tlsCa && !c.tlsCert) throw new ConfigError('invalid setting "tlsCa": needs tlsCert and tlsKey (a TLS listener)');
+  if (c.tlsCa && !c.tlsCert && !c.tlsClientCertHeader) throw new ConfigError('invalid setting "tlsCa": needs a TLS listener (tlsCert, tlsKey) or tlsClientCertHeader');
   if (c.tlsClientCertHeader && !c.trustProxy) throw new ConfigError('invalid setting "tlsClientCertHeader": needs trustProxy (the proxies allowed to send it)');
   const dataDir = resolve(c.dataDir);
   return Object.freeze({

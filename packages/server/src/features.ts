@@ -3,3 +3,6 @@ export {};
 import './protocol/introspect.js';
 import './protocol/revoke.js';
 import './admin/index.js';
+import './client-auth/jwt-assertion.js';
+import './client-auth/mtls.js';
+import './tokens/dpop.js';

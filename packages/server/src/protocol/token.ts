@@ -93,7 +93,7 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
     // 7. sender constraint (DPoP proof or client certificate).
     let binding: Binding | undefined;
     for (const b of binders) {
-      binding = await b(req, auth);
+      binding = await b(req, auth, s);
       if (binding) break;
     }
     // 8. issue.

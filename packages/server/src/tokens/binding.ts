@@ -1,5 +1,5 @@
 import type { OAuthRequest } from '../protocol/request.js';
-import type { AuthenticatedClient } from '../client-auth/types.js';
+import type { AuthContext, AuthenticatedClient } from '../client-auth/types.js';
 
 /** Confirmation claim (RFC 7800) binding a token to a key: DPoP (RFC 9449 §6) or a certificate (RFC 8705 §3.1). */
 export interface Binding {
@@ -14,7 +14,7 @@ export interface Binding {
  * Token binders run after client authentication. Each returns a binding or undefined; the first
  * one wins. Throws OAuthError for an invalid proof.
  */
-export type Binder = (req: OAuthRequest, client: AuthenticatedClient) => Promise<Binding | undefined> | Binding | undefined;
+export type Binder = (req: OAuthRequest, client: AuthenticatedClient, ctx?: AuthContext) => Promise<Binding | undefined> | Binding | undefined;
 
 export const binders: Binder[] = [];
 

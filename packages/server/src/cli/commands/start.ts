@@ -41,6 +41,9 @@ interface StartOpts extends StoreOptions {
   redis?: string;
   logLevel?: string;
   workers?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 export function startCommand(): Command {
@@ -52,7 +55,10 @@ export function startCommand(): Command {
       .addOption(new Option('--issuer <url>', 'issuer identifier (https:// unless loopback)').env('LATCHKEY_ISSUER'))
       .addOption(new Option('--redis <url>', 'Redis URL for shared rate limits and replay caches').env('LATCHKEY_REDIS'))
       .addOption(new Option('--log-level <level>', 'log level').env('LATCHKEY_LOG_LEVEL'))
-      .addOption(new Option('--workers <n>', 'worker processes sharing the port (default: number of CPUs)').env('LATCHKEY_WORKERS')),
+      .addOption(new Option('--workers <n>', 'worker processes sharing the port (default: number of CPUs)').env('LATCHKEY_WORKERS'))
+      .addOption(new Option('--tls-cert <file>', 'PEM server certificate: serve HTTPS (enables mutual TLS, RFC 8705)').env('LATCHKEY_TLS_CERT'))
+      .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('LATCHKEY_TLS_KEY'))
+      .addOption(new Option('--tls-ca <file>', 'PEM CA certificate(s) issuing client certificates (tls_client_auth)').env('LATCHKEY_TLS_CA')),
   ).action(async (o: StartOpts) => {
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
@@ -62,6 +68,9 @@ export function startCommand(): Command {
         issuer: o.issuer,
         redis: o.redis,
         logLevel: o.logLevel,
+        tlsCert: o.tlsCert,
+        tlsKey: o.tlsKey,
+        tlsCa: o.tlsCa,
         workers: o.workers ?? (isWorker() ? 1 : availableParallelism()),
       });
       if (config.workers > 1 && !isWorker()) {

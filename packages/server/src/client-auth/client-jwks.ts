@@ -1,0 +1,302 @@
+import type { X509Certificate } from 'node:crypto';
+import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Config } from '../config.js';
+import { isLoopbackHost } from '../config.js';
+import type { CachedClient } from '../store/client-cache.js';
+import type { ClientRecord } from '../store/types.js';
+
+/** Asymmetric JWS algorithms accepted for client assertions and DPoP proofs (RFC 7518 §3, RFC 8037). */
+export const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] as const;
+
+/** Private-key members of a JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a public JWK has none. */
+export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+export function hasPrivateMembers(jwk: Record<string, unknown>): boolean {
+  for (const m of PRIVATE_JWK_MEMBERS) if (jwk[m] !== undefined) return true;
+  return false;
+}
+
+/** The key type (and curve) an algorithm needs, so a key is never used with an algorithm of another family. */
+export function keyFitsAlg(jwk: Record<string, unknown>, alg: string): boolean {
+  switch (alg) {
+    case 'ES256':
+      return jwk.kty === 'EC' && jwk.crv === 'P-256';
+    case 'ES384':
+      return jwk.kty === 'EC' && jwk.crv === 'P-384';
+    case 'ES512':
+      return jwk.kty === 'EC' && jwk.crv === 'P-521';
+    case 'PS256':
+    case 'PS384':
+    case 'PS512':
+    case 'RS256':
+    case 'RS384':
+    case 'RS512':
+      return jwk.kty === 'RSA';
+    case 'EdDSA':
+      return jwk.kty === 'OKP' && (jwk.crv === 'Ed25519' || jwk.crv === 'Ed448');
+    case 'Ed25519':
+      return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
+    default:
+      return false;
+  }
+}
+
+/** Why a key could not be found; logged only (the client always sees invalid_client). */
+export class ClientKeyError extends Error {
+  constructor(readonly code: 'ERR_JWKS_FETCH' | 'ERR_JWKS_INVALID' | 'ERR_JWKS_NO_MATCHING_KEY' | 'ERR_JWKS_URI_REFUSED', message: string) {
+    super(message);
+    this.name = 'ClientKeyError';
+  }
+}
+
+interface KeySet {
+  keys: Record<string, unknown>[];
+  /** Imported keys by `${index}:${alg}`. */
+  imported: Map<string, CryptoKey>;
+}
+
+interface RemoteEntry {
+  uri: string;
+  set: KeySet | undefined;
+  fetchedAt: number;
+  /** No new fetch before this time (cool-down after any fetch, successful or not). */
+  nextFetchAt: number;
+  inflight: Promise<void> | undefined;
+  lastError: string | undefined;
+}
+
+function toKeySet(doc: unknown): KeySet {
+  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { keys?: unknown }).keys)) {
+    throw new ClientKeyError('ERR_JWKS_INVALID', 'the JWKS is not an object with a "keys" array (RFC 7517 §5)');
+  }
+  const keys = (doc as { keys: unknown[] }).keys.filter((k): k is Record<string, unknown> => typeof k === 'object' && k !== null && !Array.isArray(k));
+  if (keys.length > 100) throw new ClientKeyError('ERR_JWKS_INVALID', 'the JWKS holds more than 100 keys');
+  // A JWKS that publishes private key material is compromised: refuse it as a whole.
+  if (keys.some(hasPrivateMembers)) throw new ClientKeyError('ERR_JWKS_INVALID', 'the JWKS contains private or symmetric key material');
+  return { keys, imported: new Map() };
+}
+
+/**
+ * jwks_uri is fetched only over https, except for loopback URLs while the issuer itself is a loopback
+ * (development) one: a registered URI must not turn the server into a probe of its own network.
+ */
+export function jwksUriAllowed(uri: string, issuer: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  if (u.protocol === 'https:') return true;
+  return u.protocol === 'http:' && isLoopbackHost(u.hostname) && isLoopbackHost(new URL(issuer).hostname);
+}
+
+/**
+ * The keys a client registered (RFC 7591 §2 `jwks` / `jwks_uri`), for client assertions (RFC 7523)
+ * and self-signed certificates (RFC 8705 §2.2). One instance per server process.
+ *
+ * - inline `jwks`: parsed and imported once per client record (a record change replaces the object);
+ * - `jwks_uri`: fetched with a timeout, a size limit and no redirects; cached for `jwksCacheTtl`;
+ *   fetched again when a `kid` is unknown, at most once per `jwksRefreshCooldown` per client
+ *   (a flood of made-up kids costs one fetch per cool-down); concurrent fetches are single-flight.
+ *   A failed refresh keeps the last good set.
+ *
+ * Does not check: certificate chains in `x5c` (RFC 8705 §2.2 self-signed certificates are
+ * trusted because they are registered, not because of who issued them).
+ */
+export class ClientKeys {
+  #inline = new WeakMap<ClientRecord, KeySet>();
+  #remote = new Map<string, RemoteEntry>();
+
+  constructor(private readonly config: Config) {}
+
+  async #remoteSet(record: ClientRecord, forceRefresh: boolean): Promise<KeySet | undefined> {
+    const uri = record.jwks_uri!;
+    let e = this.#remote.get(record.client_id);
+    if (!e || e.uri !== uri) {
+      e = { uri, set: undefined, fetchedAt: 0, nextFetchAt: 0, inflight: undefined, lastError: undefined };
+      this.#remote.set(record.client_id, e);
+    }
+    const now = Date.now();
+    const stale = !e.set || now - e.fetchedAt > this.config.jwksCacheTtl * 1000;
+    if ((stale || forceRefresh) && now >= e.nextFetchAt) {
+      const entry = e;
+      entry.inflight ??= this.#fetch(uri)
+        .then(
+          (set) => {
+            entry.set = set;
+            entry.fetchedAt = Date.now();
+            entry.lastError = undefined;
+          },
+          (err: Error) => {
+            entry.lastError = err.message;
+          },
+        )
+        .finally(() => {
+          entry.nextFetchAt = Date.now() + this.config.jwksRefreshCooldown * 1000;
+          entry.inflight = undefined;
+        });
+    }
+    if (e.inflight) await e.inflight;
+    if (!e.set) throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri could not be used: ${e.lastError ?? 'not fetched yet (cool-down)'}`);
+    return e.set;
+  }
+
+  async #fetch(uri: string): Promise<KeySet> {
+    if (!jwksUriAllowed(uri, this.config.issuer)) throw new ClientKeyError('ERR_JWKS_URI_REFUSED', 'jwks_uri must be https:// (http:// only on loopback in development)');
+    let res: Response;
+    try {
+      res = await fetch(uri, {
+        redirect: 'error',
+        headers: { accept: 'application/jwk-set+json, application/json' },
+        signal: AbortSignal.timeout(this.config.jwksFetchTimeout),
+      });
+    } catch (e) {
+      throw new ClientKeyError('ERR_JWKS_FETCH', `fetch failed: ${(e as Error).name === 'TimeoutError' ? 'timeout' : (e as Error).message}`);
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => {});
+      throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri answered HTTP ${res.status}`);
+    }
+    const max = this.config.jwksMaxBytes;
+    const declared = Number(res.headers.get('content-length') ?? '0');
+    if (declared > max) {
+      await res.body?.cancel().catch(() => {});
+      throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri document larger than ${max} bytes`);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      const reader = res.body!.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > max) {
+          await reader.cancel().catch(() => {});
+          throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri document larger than ${max} bytes`);
+        }
+        chunks.push(value);
+      }
+    } catch (e) {
+      if (e instanceof ClientKeyError) throw e;
+      throw new ClientKeyError('ERR_JWKS_FETCH', `reading jwks_uri failed: ${(e as Error).name === 'TimeoutError' ? 'timeout' : (e as Error).message}`);
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new ClientKeyError('ERR_JWKS_INVALID', 'jwks_uri document is not JSON');
+    }
+    return toKeySet(doc);
+  }
+
+  #inlineSet(record: ClientRecord): KeySet | undefined {
+    if (!record.jwks) return undefined;
+    let set = this.#inline.get(record);
+    if (!set) {
+      set = toKeySet(record.jwks);
+      this.#inline.set(record, set);
+    }
+    return set;
+  }
+
+  async #set(client: CachedClient, forceRefresh = false): Promise<KeySet | undefined> {
+    const r = client.record;
+    if (r.jwks) return this.#inlineSet(r);
+    if (r.jwks_uri) return this.#remoteSet(r, forceRefresh);
+    return undefined;
+  }
+
+  static #candidates(set: KeySet, alg: string, kid: string | undefined): number[] {
+    const out: number[] = [];
+    set.keys.forEach((k, i) => {
+      if (kid !== undefined && k.kid !== kid) return;
+      // RFC 7517 §4.2/§4.3: a key meant for encryption only is not a verification key.
+      if (k.use !== undefined && k.use !== 'sig') return;
+      if (Array.isArray(k.key_ops) && !k.key_ops.includes('verify')) return;
+      // RFC 7517 §4.4: a key that names its algorithm is used with that algorithm only.
+      if (k.alg !== undefined && k.alg !== alg) return;
+      if (!keyFitsAlg(k, alg)) return;
+      out.push(i);
+    });
+    return out;
+  }
+
+  async #import(set: KeySet, i: number, alg: string): Promise<CryptoKey> {
+    const id = `${i}:${alg}`;
+    let key = set.imported.get(id);
+    if (!key) {
+      const jwk = { ...set.keys[i] } as JWK;
+      delete jwk.use;
+      delete jwk.key_ops;
+      delete jwk.x5c;
+      const k = await importJWK(jwk, alg);
+      if (k instanceof Uint8Array) throw new ClientKeyError('ERR_JWKS_INVALID', 'symmetric key in a client JWKS');
+      key = k;
+      set.imported.set(id, key);
+    }
+    return key;
+  }
+
+  /**
+   * Verification keys of `client` that fit a JWS header `{alg, kid}`: with a `kid`, the keys with that
+   * kid (fetching jwks_uri again once if none); without one, every key that fits the algorithm (at most 5).
+   * Throws ClientKeyError when there is none.
+   */
+  async verificationKeys(client: CachedClient, alg: string, kid: string | undefined): Promise<CryptoKey[]> {
+    let set = await this.#set(client);
+    if (!set) throw new ClientKeyError('ERR_JWKS_NO_MATCHING_KEY', 'the client has no registered keys');
+    let idx = ClientKeys.#candidates(set, alg, kid);
+    if (idx.length === 0 && kid !== undefined && client.record.jwks_uri) {
+      // Unknown kid: the client may have rotated its keys (rate-limited by the cool-down).
+      set = await this.#set(client, true);
+      idx = set ? ClientKeys.#candidates(set, alg, kid) : [];
+    }
+    if (idx.length === 0) throw new ClientKeyError('ERR_JWKS_NO_MATCHING_KEY', `no registered key fits alg ${alg}${kid === undefined ? '' : ` and kid ${kid}`}`);
+    const keys: CryptoKey[] = [];
+    for (const i of idx.slice(0, 5)) {
+      try {
+        keys.push(await this.#import(set!, i, alg));
+      } catch {
+        // A malformed registered key is skipped, not fatal for the others.
+      }
+    }
+    if (keys.length === 0) throw new ClientKeyError('ERR_JWKS_INVALID', 'no usable registered key (import failed)');
+    return keys;
+  }
+
+  /**
+   * RFC 8705 §2.2: whether `cert` is one of the client's registered self-signed certificates, i.e.
+   * the first `x5c` entry of one of its JWKs (compared as DER bytes). Fetches jwks_uri again once
+   * (rate-limited) when nothing matches.
+   */
+  async hasCertificate(client: CachedClient, cert: X509Certificate): Promise<boolean> {
+    const match = (set: KeySet | undefined) =>
+      !!set?.keys.some((k) => {
+        const x5c = k.x5c;
+        if (!Array.isArray(x5c) || typeof x5c[0] !== 'string') return false;
+        try {
+          return Buffer.from(x5c[0], 'base64').equals(cert.raw);
+        } catch {
+          return false;
+        }
+      });
+    if (match(await this.#set(client))) return true;
+    if (!client.record.jwks_uri) return false;
+    return match(await this.#set(client, true));
+  }
+}
+
+const instances = new WeakMap<object, ClientKeys>();
+
+/** The ClientKeys of one server process, keyed by its client cache (one per Services). */
+export function clientKeysFor(owner: object, config: Config): ClientKeys {
+  let k = instances.get(owner);
+  if (!k) {
+    k = new ClientKeys(config);
+    instances.set(owner, k);
+  }
+  return k;
+}

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { invalidClient, invalidRequest } from '../errors.js';
+import { metadataContributors } from '../protocol/metadata.js';
+import { secretAad } from '../management/clients.service.js';
+import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import type { CachedClient } from '../store/client-cache.js';
+import type { ClientRecord } from '../store/types.js';
+import { ASYMMETRIC_ALGS, ClientKeyError, clientKeysFor } from './client-jwks.js';
+import { registerAuthenticator } from './index.js';
+import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
+
+/** RFC 7523 §2.2: the only client_assertion_type this server accepts. */
+export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** private_key_jwt algorithms (asymmetric only: an HMAC never verifies against a public key). */
+export const PRIVATE_KEY_JWT_ALGS: readonly string[] = ASYMMETRIC_ALGS;
+
+/**
+ * client_secret_jwt algorithms and the shortest key each may use. RFC 7518 §3.2: "A key of the same
+ * size as the hash output (for instance, 256 bits for "HS256") or larger MUST be used with this
+ * algorithm." The key is the UTF-8 octets of the client secret (OpenID Connect Core §9); Latchkey's
+ * generated secrets are 43 octets, so with them only HS256 qualifies.
+ */
+export const HMAC_MIN_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+
+/** HMAC algorithms that Latchkey-generated secrets satisfy (advertised in metadata). */
+export const CLIENT_SECRET_JWT_ALGS: readonly string[] = ['HS256'];
+
+/** Longest client_assertion accepted, in characters (a 4096-bit RSA assertion is under 1.5 kB). */
+export const MAX_ASSERTION_LENGTH = 8192;
+
+/**
+ * Explicit typing (RFC 8725 §3.11): absent, "JWT" (what most clients send), or the type that
+ * draft-ietf-oauth-rfc7523bis defines for client authentication JWTs. Any other typ (at+jwt,
+ * dpop+jwt, …) is a JWT made for something else and is refused.
+ */
+const ACCEPTED_TYP = new Set(['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
+
+const secretKeys = new WeakMap<ClientRecord, Uint8Array>();
+const DUMMY_HMAC_KEY = new Uint8Array(randomBytes(64));
+
+/** The HMAC key of a client_secret_jwt client: its secret, unsealed once per record (SPEC §3). */
+function hmacKey(ctx: AuthContext, c: CachedClient): Uint8Array {
+  let k = secretKeys.get(c.record);
+  if (!k) {
+    if (!c.record.secret_sealed) throw invalidClient('client_secret_jwt client without a sealed secret');
+    try {
+      k = new Uint8Array(ctx.sealer.open(c.record.secret_sealed, secretAad(c.record.client_id)));
+    } catch {
+      throw invalidClient('sealed client secret cannot be opened (wrong key-encryption key?)');
+    }
+    secretKeys.set(c.record, k);
+  }
+  return k;
+}
+
+/**
+ * The `aud` rule (SPEC §3). draft-ietf-oauth-rfc7523bis, the fix for the 2025 audience-injection
+ * attacks: the audience of a client authentication JWT is the authorization server's issuer
+ * identifier (RFC 8414) as its sole value, and the server rejects any other value. Latchkey accepts it
+ * as a JSON string or as an array holding exactly that one string (compared with simple string
+ * comparison, RFC 8414 §2). The token endpoint URL is accepted only with the legacy opt-in setting
+ * `allowTokenEndpointAudience`; never a list of several audiences, where an attacker's value could hide.
+ */
+export function assertionAudienceOk(aud: unknown, issuer: string, allowTokenEndpoint: boolean): boolean {
+  const v = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
+  if (typeof v !== 'string') return false;
+  return v === issuer || (allowTokenEndpoint && v === `${issuer}/oauth2/token`);
+}
+
+async function verifyWithAny(jwt: string, keys: (CryptoKey | Uint8Array)[], alg: string, skew: number): Promise<JWTPayload> {
+  let last: unknown;
+  for (const key of keys) {
+    try {
+      const { payload } = await jwtVerify(jwt, key, {
+        algorithms: [alg],
+        clockTolerance: skew,
+        // RFC 7523 §3: iss, sub, aud and exp are required; jti because we enforce single use.
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'jti'],
+      });
+      return payload;
+    } catch (e) {
+      last = e;
+      // Only a bad signature is worth trying the next key for; any claim failure is final.
+      if (!(e instanceof joseErrors.JWSSignatureVerificationFailed)) break;
+    }
+  }
+  const code = (last as { code?: string })?.code ?? 'ERR_UNKNOWN';
+  throw invalidClient(`client assertion rejected: ${code}: ${(last as Error)?.message ?? ''}`);
+}
+
+/**
+ * `private_key_jwt` and `client_secret_jwt` (RFC 7523 §2.2 and §3, OpenID Connect Core §9).
+ *
+ * Checks, in order: `client_assertion_type`; the JWS header (`alg` allowed for the client's registered
+ * method, `typ`); the client (`sub`) exists, is enabled and registered for this method; the signature
+ * with the client's registered keys or sealed secret; `iss` = `sub` = client_id; `aud` (see
+ * {@link assertionAudienceOk}); `exp` required and at most `assertionMaxLifetime` ahead; `nbf`/`iat`
+ * not in the future beyond `clockSkew`; `jti` single-use until `exp` across every node sharing the store.
+ * Every failure is `401 invalid_client` with the same description; the reason goes to the log only.
+ *
+ * Does not check: `client_assertion` JWE (encrypted assertions are refused), per-client signing
+ * algorithm registration (`token_endpoint_auth_signing_alg` is not stored), certificate chains in
+ * registered keys.
+ */
+export const jwtAssertion: ClientAuthenticator = {
+  kind: 'assertion',
+  methods: ['private_key_jwt', 'client_secret_jwt'],
+  present(_req, params) {
+    return params.has('client_assertion') || params.has('client_assertion_type');
+  },
+  async authenticate(_req: OAuthRequest, params: FormParams, ctx: AuthContext): Promise<AuthenticatedClient> {
+    const type = params.get('client_assertion_type');
+    const assertion = params.get('client_assertion');
+    if (assertion === undefined) throw invalidRequest('client_assertion is required with client_assertion_type');
+    if (type === undefined) throw invalidRequest('client_assertion_type is required with client_assertion');
+    // RFC 7523 §2.2: "The value of the "client_assertion_type" is "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"."
+    if (type !== CLIENT_ASSERTION_TYPE) throw invalidRequest(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+    if (assertion.length > MAX_ASSERTION_LENGTH) throw invalidClient('client assertion too long');
+
+    let header: ProtectedHeaderParameters;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(assertion);
+      unverified = decodeJwt(assertion);
+    } catch {
+      throw invalidClient('client assertion is not a signed JWT');
+    }
+    const alg = header.alg;
+    const clientId = unverified.sub;
+    if (typeof alg !== 'string' || typeof clientId !== 'string' || clientId.length > 256) throw invalidClient('client assertion without alg or sub');
+    const c = ctx.clients.get(clientId);
+    if (!c) {
+      // Same HMAC work as a wrong secret, so unknown ids cost the same time (SPEC §3).
+      if (alg in HMAC_MIN_KEY_BYTES) await verifyWithAny(assertion, [DUMMY_HMAC_KEY], alg, 0).catch(() => {});
+      throw invalidClient('unknown client');
+    }
+    if (c.record.disabled) throw invalidClient('client disabled');
+    const method = c.record.token_endpoint_auth_method;
+    // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
+    if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') throw invalidClient(`client is registered for ${method}`);
+    if (header.typ !== undefined && !ACCEPTED_TYP.has(String(header.typ).toLowerCase())) throw invalidClient(`client assertion typ ${String(header.typ)} refused`);
+
+    let keys: (CryptoKey | Uint8Array)[];
+    if (method === 'client_secret_jwt') {
+      // Never `none`, never an asymmetric alg with the secret: HS256/384/512 only.
+      const min = HMAC_MIN_KEY_BYTES[alg];
+      if (min === undefined) throw invalidClient(`alg ${alg} not allowed for client_secret_jwt`);
+      const key = hmacKey(ctx, c);
+      // RFC 7518 §3.2: the key must be at least as long as the hash output.
+      if (key.byteLength < min) throw invalidClient(`client secret too short for ${alg} (RFC 7518 §3.2)`);
+      keys = [key];
+    } else {
+      // Asymmetric only: an HS256 "signature" made with the public key as HMAC secret never gets here.
+      if (!PRIVATE_KEY_JWT_ALGS.includes(alg)) throw invalidClient(`alg ${alg} not allowed for private_key_jwt`);
+      try {
+        keys = await clientKeysFor(ctx.clients, ctx.config).verificationKeys(c, alg, header.kid);
+      } catch (e) {
+        if (e instanceof ClientKeyError) throw invalidClient(`${e.code}: ${e.message}`);
+        throw e;
+      }
+    }
+
+    const skew = ctx.config.clockSkew;
+    const p = await verifyWithAny(assertion, keys, alg, skew);
+    // RFC 7523 §3: "The JWT MUST contain an "iss" (issuer) claim that contains a unique identifier for
+    // the entity that issued the JWT" — for client authentication, the client_id (§2.2, OIDC Core §9).
+    if (p.iss !== clientId || p.sub !== clientId) throw invalidClient('iss and sub must both be the client_id');
+    // draft-ietf-oauth-rfc7523bis: the issuer identifier as the sole audience value.
+    if (!assertionAudienceOk(p.aud, ctx.config.issuer, ctx.config.allowTokenEndpointAudience)) throw invalidClient('aud is not the issuer identifier as its sole value');
+    const now = Math.floor(Date.now() / 1000);
+    const exp = p.exp!;
+    // RFC 7523 §3: "The authorization server MAY reject JWTs with an "exp" claim value that is
+    // unreasonably far in the future." Bounded so the jti replay window stays bounded too.
+    const max = ctx.config.assertionMaxLifetime + skew;
+    if (exp - now > max) throw invalidClient('exp too far in the future');
+    if (p.iat !== undefined) {
+      if (p.iat > now + skew) throw invalidClient('iat in the future');
+      if (exp - p.iat > max) throw invalidClient('assertion lifetime (exp - iat) too long');
+    }
+    const jti = p.jti;
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw invalidClient('jti must be a string of 1 to 256 characters');
+    // RFC 7523 §3: "The authorization server MAY ensure that JWTs are not replayed by maintaining the
+    // set of used "jti" values for the length of time for which the JWT would be considered valid".
+    // Checked last, after the signature, so a forged assertion cannot burn a legitimate jti.
+    if (!(await ctx.useOnce(`assertion:${clientId}:${jti}`, exp + skew))) throw invalidClient('client assertion jti replayed');
+    return { client: c, method };
+  },
+};
+
+registerAuthenticator(jwtAssertion);
+// RFC 8414 §2: the JWS algorithms accepted for client assertions at the token endpoint.
+metadataContributors.push(() => ({ token_endpoint_auth_signing_alg_values_supported: [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS] }));

@@ -1,0 +1,385 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest } from 'fastify';
+import { ConfigError, type Config } from '../config.js';
+import { invalidClient, invalidRequest } from '../errors.js';
+import { routeInstallers } from '../http/server.js';
+import { metadataContributors, methodEnabled } from '../protocol/metadata.js';
+import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import type { CachedClient } from '../store/client-cache.js';
+import { ClientKeyError, clientKeysFor } from './client-jwks.js';
+import { registerAuthenticator } from './index.js';
+import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
+
+/** Certificates whose chain to a configured CA (`tlsCa`) was verified, by our TLS stack or by us. */
+const chainVerified = new WeakSet<X509Certificate>();
+
+/** RFC 8705 §3.1: base64url(SHA-256(DER certificate)), the `x5t#S256` confirmation value. */
+export function certificateThumbprint(cert: X509Certificate): string {
+  return createHash('sha256').update(cert.raw).digest('base64url');
+}
+
+function readPem(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`invalid setting "${setting}": cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * node:https options for the TLS listener (`tlsCert`/`tlsKey`, optional `tlsCa`), or undefined for
+ * plain HTTP. Client certificates are requested but not required, and not rejected by the TLS layer:
+ * self-signed ones (RFC 8705 §2.2) must reach the authenticator, and clients using other methods
+ * connect without one. tls_client_auth then requires the chain to have been verified against `tlsCa`.
+ */
+export function tlsOptionsFromConfig(c: Config): Record<string, unknown> | undefined {
+  if (!c.tlsCert || !c.tlsKey) return undefined;
+  return {
+    cert: readPem(c.tlsCert, 'tlsCert'),
+    key: readPem(c.tlsKey, 'tlsKey'),
+    ...(c.tlsCa ? { ca: readPem(c.tlsCa, 'tlsCa') } : {}),
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+const NAMED_RANGES: Record<string, [string, number, 'ipv4' | 'ipv6'][]> = {
+  loopback: [
+    ['127.0.0.0', 8, 'ipv4'],
+    ['::1', 128, 'ipv6'],
+  ],
+  linklocal: [
+    ['169.254.0.0', 16, 'ipv4'],
+    ['fe80::', 10, 'ipv6'],
+  ],
+  uniquelocal: [
+    ['10.0.0.0', 8, 'ipv4'],
+    ['172.16.0.0', 12, 'ipv4'],
+    ['192.168.0.0', 16, 'ipv4'],
+    ['fc00::', 7, 'ipv6'],
+  ],
+};
+
+/** The `trustProxy` setting (addresses, CIDRs, or proxy-addr names loopback/linklocal/uniquelocal) as a BlockList. */
+export function trustedPeers(trustProxy: string | undefined): BlockList | undefined {
+  if (!trustProxy) return undefined;
+  const list = new BlockList();
+  for (const raw of trustProxy.split(',')) {
+    const item = raw.trim();
+    if (!item) continue;
+    const named = NAMED_RANGES[item];
+    if (named) {
+      for (const [net, prefix, type] of named) list.addSubnet(net, prefix, type);
+      continue;
+    }
+    const [addr, prefix] = item.split('/');
+    const type = isIP(addr ?? '');
+    if (type === 0) throw new ConfigError(`invalid setting "trustProxy": not an address or CIDR: ${item}`);
+    const family = type === 4 ? 'ipv4' : 'ipv6';
+    if (prefix === undefined) list.addAddress(addr!, family);
+    else list.addSubnet(addr!, Number(prefix), family);
+  }
+  return list;
+}
+
+function peerTrusted(list: BlockList | undefined, address: string | undefined): boolean {
+  if (!list || !address) return false;
+  // Dual-stack sockets report IPv4 peers as IPv4-mapped IPv6 addresses.
+  const a = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const type = isIP(a);
+  if (type === 0) return false;
+  return list.check(a, type === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Parses a proxy's client-certificate header: RFC 9440 `Client-Cert` (`:base64-DER:`), a URL-encoded
+ * PEM (nginx `$ssl_client_escaped_cert`, AWS ALB), or bare base64 DER. Undefined when unparsable.
+ */
+export function parseCertificateHeader(value: string): X509Certificate | undefined {
+  let v = value.trim();
+  if (v.length === 0 || v.length > 16_384) return undefined;
+  try {
+    if (v.startsWith(':') && v.endsWith(':') && v.length > 2) return new X509Certificate(Buffer.from(v.slice(1, -1), 'base64'));
+    if (v.includes('%')) v = decodeURIComponent(v);
+    if (v.includes('-----BEGIN CERTIFICATE-----')) return new X509Certificate(v);
+    return new X509Certificate(Buffer.from(v.replace(/\s+/g, ''), 'base64'));
+  } catch {
+    return undefined;
+  }
+}
+
+function loadCas(path: string | undefined): X509Certificate[] {
+  if (!path) return [];
+  const text = readPem(path, 'tlsCa').toString('utf8');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
+}
+
+/** A proxy-forwarded certificate counts as CA-issued only if we can verify it ourselves against `tlsCa`. */
+function issuedByTrustedCa(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
+  const now = Date.now();
+  if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) return false;
+  return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+}
+
+/**
+ * Installs the hook that puts the client certificate on each request (read by `toOAuthRequest`):
+ * - from a trusted proxy (`trustProxy` + `tlsClientCertHeader`): the header only — never the socket's
+ *   own certificate, which would be the proxy's;
+ * - otherwise from our TLS listener; a header sent by anyone else is ignored (RFC 8705 §7.1 does not
+ *   let an untrusted party assert a certificate).
+ */
+routeInstallers.push((app, s) => {
+  const c = s.config;
+  const trusted = trustedPeers(c.trustProxy);
+  const headerName = c.tlsClientCertHeader?.toLowerCase();
+  const cas = loadCas(c.tlsCa);
+  const tlsListener = !!c.tlsCert;
+  if (!tlsListener && !headerName) return;
+  const perSocket = new WeakMap<TLSSocket, X509Certificate | null>();
+  app.decorateRequest('clientCertificate', undefined);
+  app.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
+    const socket = req.raw.socket as TLSSocket;
+    let cert: X509Certificate | undefined;
+    if (headerName && peerTrusted(trusted, socket.remoteAddress)) {
+      const h = req.headers[headerName];
+      if (typeof h === 'string') {
+        cert = parseCertificateHeader(h);
+        if (cert && cas.length > 0 && issuedByTrustedCa(cert, cas)) chainVerified.add(cert);
+        if (!cert) req.log.debug('unparsable client certificate header from trusted proxy ignored');
+      }
+    } else if (tlsListener && socket.encrypted) {
+      let known = perSocket.get(socket);
+      if (known === undefined) {
+        known = socket.getPeerX509Certificate() ?? null;
+        // socket.authorized: the chain verified against `ca` (tlsCa) — only meaningful when tlsCa is set,
+        // otherwise Node would have used its public root store.
+        if (known && cas.length > 0 && socket.authorized) chainVerified.add(known);
+        perSocket.set(socket, known);
+      }
+      cert = known ?? undefined;
+    }
+    (req as unknown as { clientCertificate?: X509Certificate }).clientCertificate = cert;
+    done();
+  });
+});
+
+/** Whether this node can receive client certificates at all (TLS listener or trusted proxy header). */
+export function certificatesReceivable(c: Config): boolean {
+  return !!c.tlsCert || !!(c.tlsClientCertHeader && c.trustProxy);
+}
+
+methodEnabled.tls_client_auth = (s) => !!s.config.tlsCa && certificatesReceivable(s.config);
+methodEnabled.self_signed_tls_client_auth = (s) => certificatesReceivable(s.config);
+metadataContributors.push((s) => (certificatesReceivable(s.config) ? { tls_client_certificate_bound_access_tokens: true } : {}));
+
+// --- tls_client_auth matching (RFC 8705 §2.1.2) ---
+
+const ATTR_ALIASES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.9': 'STREET',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '0.9.2342.19200300.100.1.1': 'UID',
+  '1.2.840.113549.1.9.1': 'EMAILADDRESS',
+  E: 'EMAILADDRESS',
+  S: 'ST',
+};
+
+/** Splits on `sep` where not escaped by a backslash (RFC 4514 §2.4). */
+function splitUnescaped(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === '\\' && i + 1 < s.length) {
+      cur += ch + s[i + 1];
+      i++;
+    } else if (ch === sep) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** RFC 4514 §3 value unescaping: `\` + special character, or `\` + two hex digits (UTF-8 octets). */
+function unescapeValue(v: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!;
+    if (ch === '\\' && i + 1 < v.length) {
+      const hex = v.slice(i + 1, i + 3);
+      if (/^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+        continue;
+      }
+      bytes.push(...Buffer.from(v[i + 1]!, 'utf8'));
+      i++;
+      continue;
+    }
+    bytes.push(...Buffer.from(ch, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** One RDN as a sorted list of normalized "TYPE=value" (caseIgnoreMatch: case and inner spaces folded). */
+function normalizeRdn(rdn: string): string {
+  const avas = splitUnescaped(rdn, '+').map((ava) => {
+    const eq = ava.indexOf('=');
+    if (eq <= 0) return '\u0000invalid';
+    let type = ava.slice(0, eq).trim().toUpperCase();
+    type = ATTR_ALIASES[type] ?? type;
+    const value = unescapeValue(ava.slice(eq + 1).trim()).trim().replace(/\s+/g, ' ').toLowerCase();
+    return `${type}=${value}`;
+  });
+  return avas.sort().join('+');
+}
+
+/** An RFC 4514 string DN (most specific RDN first) as normalized RDNs in certificate order. */
+export function parseRfc4514(dn: string): string[] {
+  return splitUnescaped(dn, ',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0)
+    .map(normalizeRdn)
+    .reverse();
+}
+
+/** Node's `X509Certificate.subject` (one RDN per line, certificate order, RFC 2253 escapes) as normalized RDNs. */
+export function parseNodeSubject(subject: string): string[] {
+  return subject
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map(normalizeRdn);
+}
+
+/** Node's `subjectAltName` text: `TYPE:value` entries separated by ", "; values with ", " are JSON-quoted. */
+export function parseSubjectAltName(san: string | undefined): { type: string; value: string }[] {
+  const out: { type: string; value: string }[] = [];
+  if (!san) return out;
+  let i = 0;
+  while (i < san.length) {
+    const colon = san.indexOf(':', i);
+    if (colon === -1) break;
+    const type = san.slice(i, colon);
+    let value: string;
+    let j = colon + 1;
+    if (san[j] === '"') {
+      let k = j + 1;
+      while (k < san.length && san[k] !== '"') k += san[k] === '\\' ? 2 : 1;
+      try {
+        value = JSON.parse(san.slice(j, k + 1)) as string;
+      } catch {
+        value = san.slice(j, k + 1);
+      }
+      j = k + 1;
+    } else {
+      const end = san.indexOf(', ', j);
+      value = end === -1 ? san.slice(j) : san.slice(j, end);
+      j = end === -1 ? san.length : end;
+    }
+    out.push({ type, value });
+    if (san.startsWith(', ', j)) j += 2;
+    i = j;
+  }
+  return out;
+}
+
+function sameIp(a: string, b: string): boolean {
+  const ta = isIP(a);
+  if (ta === 0 || ta !== isIP(b)) return false;
+  const l = new BlockList();
+  l.addAddress(a, ta === 4 ? 'ipv4' : 'ipv6');
+  return l.check(b, ta === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * RFC 8705 §2.1.2: the certificate matches the ONE registered subject DN or SAN value. Exact matches
+ * only — no wildcards, no suffixes: DN by distinguishedNameMatch (attribute types by name or OID,
+ * values case-insensitively with spaces folded, multi-valued RDNs in any order), dNSName
+ * case-insensitively, URI and e-mail exactly (e-mail domain case-insensitively), IP by address value.
+ */
+export function certificateMatches(cert: X509Certificate, extra: Record<string, unknown>): boolean {
+  const dn = extra.tls_client_auth_subject_dn;
+  if (typeof dn === 'string') {
+    const want = parseRfc4514(dn);
+    const got = parseNodeSubject(cert.subject);
+    return want.length > 0 && want.length === got.length && want.every((r, i) => r === got[i]);
+  }
+  const sans = parseSubjectAltName(cert.subjectAltName);
+  const dns = extra.tls_client_auth_san_dns;
+  if (typeof dns === 'string') {
+    const w = dns.toLowerCase().replace(/\.$/, '');
+    return sans.some((s) => s.type === 'DNS' && s.value.toLowerCase().replace(/\.$/, '') === w);
+  }
+  const uri = extra.tls_client_auth_san_uri;
+  if (typeof uri === 'string') return sans.some((s) => s.type === 'URI' && s.value === uri);
+  const ip = extra.tls_client_auth_san_ip;
+  if (typeof ip === 'string') return sans.some((s) => s.type === 'IP Address' && sameIp(ip, s.value));
+  const email = extra.tls_client_auth_san_email;
+  if (typeof email === 'string') {
+    const norm = (e: string) => {
+      const at = e.lastIndexOf('@');
+      return at === -1 ? e : e.slice(0, at) + e.slice(at).toLowerCase();
+    };
+    return sans.some((s) => s.type === 'email' && norm(s.value) === norm(email));
+  }
+  return false;
+}
+
+/**
+ * `tls_client_auth` and `self_signed_tls_client_auth` (RFC 8705 §2). The request carries `client_id`
+ * ("the client_id parameter is REQUIRED" for these methods, RFC 8705 §2) and a client certificate from
+ * our TLS listener or a trusted proxy.
+ *
+ * - tls_client_auth: the chain verified against `tlsCa`, and the registered subject DN or SAN matches;
+ * - self_signed_tls_client_auth: the certificate is one registered in the client's JWKS (`x5c`).
+ *
+ * Does not check: revocation (CRL/OCSP) of client certificates; the validity period of registered
+ * self-signed certificates (registration is the trust, RFC 8705 §2.2).
+ */
+export const mutualTls: ClientAuthenticator = {
+  kind: 'tls',
+  methods: ['tls_client_auth', 'self_signed_tls_client_auth'],
+  present(req) {
+    return req.clientCertificate !== undefined;
+  },
+  async authenticate(req: OAuthRequest, params: FormParams, ctx: AuthContext): Promise<AuthenticatedClient> {
+    const cert = req.clientCertificate!;
+    const clientId = params.get('client_id');
+    if (clientId === undefined) throw invalidRequest('client_id is required with mutual TLS client authentication (RFC 8705 §2)');
+    const c: CachedClient | undefined = ctx.clients.get(clientId);
+    if (!c) throw invalidClient('unknown client');
+    if (c.record.disabled) throw invalidClient('client disabled');
+    const method = c.record.token_endpoint_auth_method;
+    if (method === 'tls_client_auth') {
+      if (!chainVerified.has(cert)) throw invalidClient('client certificate not issued by a trusted CA (tlsCa)');
+      if (!certificateMatches(cert, c.record.extra)) throw invalidClient('client certificate does not match the registered subject');
+    } else if (method === 'self_signed_tls_client_auth') {
+      let ok: boolean;
+      try {
+        ok = await clientKeysFor(ctx.clients, ctx.config).hasCertificate(c, cert);
+      } catch (e) {
+        if (e instanceof ClientKeyError) throw invalidClient(`${e.code}: ${e.message}`);
+        throw e;
+      }
+      if (!ok) throw invalidClient('client certificate is not registered in the client JWKS');
+    } else {
+      // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
+      throw invalidClient(`client is registered for ${method}`);
+    }
+    return { client: c, method, certificateThumbprint: certificateThumbprint(cert) };
+  },
+};
+
+registerAuthenticator(mutualTls);
