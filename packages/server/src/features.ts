@@ -6,3 +6,4 @@ import './admin/index.js';
 import './client-auth/jwt-assertion.js';
 import './client-auth/mtls.js';
 import './tokens/dpop.js';
+import './protocol/register.js';
