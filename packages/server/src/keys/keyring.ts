@@ -57,7 +57,12 @@ export class Keyring {
         next.set(r.kid, { ...existing, record: r });
         continue;
       }
-      const pem = this.sealer.open(r.private_sealed, aad(r.kid)).toString('utf8');
+      let pem: string;
+      try {
+        pem = this.sealer.open(r.private_sealed, aad(r.kid)).toString('utf8');
+      } catch {
+        throw new Error(`cannot decrypt signing key ${r.kid}: this node's key-encryption key (LATCHKEY_KEK or DATA_DIR/kek) is not the one the store was created with`);
+      }
       const privateKey = createPrivateKey(pem);
       const jwk = { ...r.public_jwk, kid: r.kid, alg: r.alg, use: 'sig' } as JWK;
       next.set(r.kid, {

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { CLI } from './cli.js';
+import { freePort } from './harness.js';
+
+export interface NodeProcess {
+  url: string;
+  proc: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `latchkey start` as a real separate process and waits for /healthz. */
+export async function spawnNode(opts: { db: string; dataDir: string; kek: string; redis?: string; workers?: number; env?: Record<string, string> }): Promise<NodeProcess> {
+  const port = await freePort();
+  const args = [CLI, 'start', '--port', String(port), '--db', opts.db, '--data-dir', opts.dataDir, '--workers', String(opts.workers ?? 1)];
+  if (opts.redis) args.push('--redis', opts.redis);
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, LATCHKEY_KEK: opts.kek, LATCHKEY_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`node exited: ${out}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200) break;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() - t0 > 20_000) {
+      proc.kill('SIGKILL');
+      throw new Error(`node did not start: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    proc,
+    output: () => out,
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      return new Promise((resolve) => {
+        proc.once('exit', (code) => resolve(code));
+        proc.kill(signal);
+      });
+    },
+  };
+}
+
+/** A TCP proxy to a real service that a test can cut off (all connections dropped, new ones refused) and restore. */
+export class CuttableProxy {
+  #server: Server | undefined;
+  #sockets = new Set<Socket>();
+  port = 0;
+  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
+
+  async start(port = 0): Promise<number> {
+    this.#server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      this.#sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.#sockets.delete(client);
+        this.#sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => this.#server!.listen(port, '127.0.0.1', () => r()));
+    const a = this.#server.address();
+    this.port = typeof a === 'object' && a ? a.port : port;
+    return this.port;
+  }
+
+  async cut(): Promise<void> {
+    const s = this.#server;
+    this.#server = undefined;
+    for (const sock of this.#sockets) sock.destroy();
+    this.#sockets.clear();
+    await new Promise<void>((r) => (s ? s.close(() => r()) : r()));
+  }
+
+  async restore(): Promise<void> {
+    await this.start(this.port);
+  }
+}
