@@ -1,0 +1,173 @@
+/**
+ * @latchkey/resource against a real Latchkey server (packages/server test harness).
+ * Features the server has not shipped yet are detected from its metadata and skipped with a reason.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import { createResourceServer, type ResourceServer } from '../../src/index.js';
+import { basic, postForm, startTestServer, type TestServer } from '../../../server/test/helpers/harness.js';
+
+const API = 'https://orders.api.test';
+
+describe('against a real Latchkey server', () => {
+  let srv: TestServer;
+  let metadata: Record<string, unknown>;
+  let client: { client_id: string; client_secret?: string };
+  let rs: ResourceServer;
+
+  const token = async (c: { client_id: string; client_secret?: string }, extra: Record<string, string> = {}, headers: Record<string, string> = {}) => {
+    const res = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', ...extra }, { authorization: basic(c.client_id, c.client_secret!), ...headers });
+    assert.equal(res.status, 200, res.text);
+    return res.json as { access_token: string; token_type: string; scope: string };
+  };
+
+  before(async () => {
+    srv = await startTestServer({ store: 'sqlite' });
+    metadata = (await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    client = await srv.createClient({ client_name: 'orders-caller', scope: 'read:orders write:orders', audience: [API] });
+    rs = createResourceServer({ issuer: srv.issuer, audience: API });
+  });
+  after(() => srv.close());
+
+  it('verifies Latchkey JWT access tokens found through discovery', async () => {
+    const t = await token(client, { scope: 'read:orders' });
+    const auth = await rs.verify(t.access_token);
+    assert.equal(auth.clientId, client.client_id);
+    assert.equal(auth.subject, client.client_id);
+    assert.deepEqual([...auth.scopes], ['read:orders']);
+    assert.equal(auth.claims.iss, srv.issuer);
+    const out = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `Bearer ${t.access_token}` } }, 'write:orders');
+    assert.equal(!out.ok && out.response.status, 403);
+  });
+
+  it('rejects Latchkey tokens meant for another API, and tampered ones', async () => {
+    const other = await srv.createClient({ client_name: 'other', scope: 'read:orders', audience: ['https://billing.api.test'] });
+    await assert.rejects(rs.verify((await token(other)).access_token), { code: 'ERR_JWT_AUDIENCE_INVALID' });
+    const t = (await token(client)).access_token;
+    const [h, p, s] = t.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url')}.${s}`;
+    await assert.rejects(rs.verify(forged), { code: 'ERR_JWS_SIGNATURE_INVALID' });
+    // The server's own admin tokens (aud = issuer) are not for this API.
+    const admin = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', scope: 'latchkey:admin' }, { authorization: basic(srv.admin.client_id, srv.admin.client_secret) });
+    await assert.rejects(rs.verify(admin.json.access_token), { code: 'ERR_JWT_AUDIENCE_INVALID' });
+  });
+
+  it('key rotation with pre-publication: no valid request fails while keys change', async () => {
+    const rotating = createResourceServer({ issuer: srv.issuer, audience: API, jwks: { maxAge: 1, cooldown: 1 } });
+    const admin = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', scope: 'latchkey:admin' }, { authorization: basic(srv.admin.client_id, srv.admin.client_secret) });
+    const kids = new Set<string>();
+    const failures: string[] = [];
+    let verified = 0;
+    const rotate = async () => {
+      const res = await fetch(`${srv.url}/admin/v1/keys/rotate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin.json.access_token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ prepublish_seconds: 2 }),
+      });
+      assert.equal(res.status, 201, await res.text());
+    };
+    const deadline = Date.now() + 6_500;
+    let rotations = 0;
+    const rotator = (async () => {
+      while (Date.now() < deadline - 2_500) {
+        await rotate();
+        rotations++;
+        await new Promise((r) => setTimeout(r, 1_500));
+      }
+    })();
+    while (Date.now() < deadline) {
+      const t = (await token(client)).access_token;
+      kids.add(JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()).kid);
+      try {
+        await rotating.verify(t);
+        verified++;
+      } catch (e) {
+        failures.push(`${(e as { code?: string }).code}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await rotator;
+    assert.deepEqual(failures, []);
+    assert.ok(rotations >= 2, `rotations: ${rotations}`);
+    assert.ok(kids.size >= 2, `tokens were signed by ${kids.size} key(s)`);
+    assert.ok(verified > 20);
+  });
+
+  it('opaque tokens through the real introspection endpoint, authenticating via @latchkey/client', async (t) => {
+    if (typeof metadata.introspection_endpoint !== 'string') return t.skip('server does not advertise introspection_endpoint yet');
+    const opaqueClient = await srv.createClient({ client_name: 'opaque', scope: 'read:orders', audience: [API], access_token_format: 'opaque' });
+    const rsClient = await srv.createClient({ client_name: 'orders-api', scope: 'latchkey:introspect' });
+    const introspecting = createResourceServer({
+      issuer: srv.issuer,
+      audience: API,
+      introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! } },
+    });
+    const at = (await token(opaqueClient)).access_token;
+    assert.equal(at.split('.').length === 3, false, 'an opaque token');
+    const auth = await introspecting.verify(at);
+    assert.equal(auth.format, 'opaque');
+    assert.equal(auth.clientId, opaqueClient.client_id);
+    assert.ok(auth.scopes.has('read:orders'));
+    await assert.rejects(introspecting.verify(`${at.slice(0, -4)}AAAA`), { code: 'ERR_TOKEN_INACTIVE' });
+
+    // Revocation (RFC 7009) is visible once the short introspection cache lapses.
+    if (typeof metadata.revocation_endpoint === 'string') {
+      const noCache = createResourceServer({
+        issuer: srv.issuer,
+        audience: API,
+        introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! }, cacheTtl: 0 },
+      });
+      const at2 = (await token(opaqueClient)).access_token;
+      await noCache.verify(at2);
+      const rev = await postForm(metadata.revocation_endpoint, { token: at2 }, { authorization: basic(opaqueClient.client_id, opaqueClient.client_secret!) });
+      assert.equal(rev.status, 200);
+      await assert.rejects(noCache.verify(at2), { code: 'ERR_TOKEN_INACTIVE' });
+    }
+  });
+
+  it('private_key_jwt introspection client', async (t) => {
+    const methods = metadata.introspection_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported;
+    if (typeof metadata.introspection_endpoint !== 'string' || !Array.isArray(methods) || !methods.includes('private_key_jwt')) {
+      return t.skip('server does not offer private_key_jwt for introspection yet');
+    }
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = randomUUID();
+    const rsClient = await srv.createClient({
+      client_name: 'orders-api-pkjwt',
+      scope: 'latchkey:introspect',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
+    });
+    const opaqueClient = await srv.createClient({ client_name: 'opaque2', scope: 'read:orders', audience: [API], access_token_format: 'opaque' });
+    const introspecting = createResourceServer({
+      issuer: srv.issuer,
+      audience: API,
+      introspection: { clientAuthentication: { method: 'private_key_jwt', clientId: rsClient.client_id, privateKey, kid, alg: 'ES256' } },
+    });
+    const auth = await introspecting.verify((await token(opaqueClient)).access_token);
+    assert.equal(auth.clientId, opaqueClient.client_id);
+  });
+
+  it('DPoP-bound tokens from the real token endpoint', async (t) => {
+    if (!Array.isArray(metadata.dpop_signing_alg_values_supported)) return t.skip('server does not advertise DPoP yet');
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const proof = (htm: string, htu: string, accessToken?: string) =>
+      new SignJWT({ jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...(accessToken ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(privateKey);
+    // A fresh resource server: the rotation test above switched the signing key less than a cooldown ago.
+    const rs = createResourceServer({ issuer: srv.issuer, audience: API });
+    const res = await token(client, {}, { dpop: await proof('POST', `${srv.url}/oauth2/token`) });
+    assert.equal(res.token_type, 'DPoP');
+    const at = res.access_token;
+    const out = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `DPoP ${at}`, dpop: await proof('GET', `${API}/orders`, at) } });
+    assert.equal(out.ok, true, out.ok ? '' : out.error.detail);
+    assert.deepEqual(out.ok && out.auth.binding, { type: 'dpop', jkt: await calculateJwkThumbprint(jwk) });
+    const asBearer = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `Bearer ${at}` } });
+    assert.equal(!asBearer.ok && asBearer.error.code, 'ERR_TOKEN_SENDER_CONSTRAINED');
+  });
+});
