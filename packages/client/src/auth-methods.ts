@@ -1,4 +1,4 @@
-import { KeyObject, randomBytes, type webcrypto } from 'node:crypto';
+import { KeyObject, randomUUID, type webcrypto } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { LatchkeyClientError } from './errors.js';
 
@@ -174,9 +174,9 @@ function signingMaterialFor(auth: Extract<ClientAuthentication, { method: 'clien
   return cached;
 }
 
-/** A fresh `jti`: 128 random bits, base64url. */
+/** A fresh `jti`: a random (v4) UUID, 122 random bits from the CSPRNG (node's buffered entropy: cheap per call). */
 export function randomJti(): string {
-  return randomBytes(16).toString('base64url');
+  return randomUUID();
 }
 
 /**

@@ -1,6 +1,6 @@
-import { createHash, createPublicKey, KeyObject, type webcrypto } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import { randomJti, resolvePrivateKey } from './auth-methods.js';
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, type webcrypto } from 'node:crypto';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import { randomJti } from './auth-methods.js';
 import { LatchkeyClientError } from './errors.js';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -8,49 +8,92 @@ type JsonWebKey = webcrypto.JsonWebKey;
 
 /** A DPoP key pair supplied by the caller (RFC 9449 §4.2: the proof carries the public key as `jwk`). */
 export interface DPoPKeyInput {
-  /** The private key proofs are signed with. */
+  /** The private key proofs are signed with (an asymmetric key: EC, Ed25519 or RSA). */
   privateKey: CryptoKey | KeyObject | JsonWebKey;
-  /** The public key; optional when it can be derived (KeyObject, private JWK, extractable CryptoKey). */
+  /** The public key; optional, as it is derived from the private key. */
   publicKey?: CryptoKey | KeyObject | JsonWebKey;
-  /** JWS algorithm; inferred from the key when omitted (ES256 for P-256, EdDSA for Ed25519, …). */
+  /** JWS algorithm; inferred from the key when omitted (ES256 for P-256, EdDSA for Ed25519, RS256 for RSA). */
   alg?: string;
 }
 
-const PRIVATE_JWK_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']);
+type Signer = (data: Buffer) => Buffer;
 
-function publicMembers(jwk: JsonWebKey | JWK): JWK {
-  const out: Record<string, unknown> = {};
-  // Only the members that describe the public key go into the proof header.
-  for (const [k, v] of Object.entries(jwk)) {
-    if (!PRIVATE_JWK_MEMBERS.has(k) && k !== 'key_ops' && k !== 'ext' && k !== 'use' && k !== 'alg' && k !== 'kid') out[k] = v;
+const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
+  EC: ['kty', 'crv', 'x', 'y'],
+  OKP: ['kty', 'crv', 'x'],
+  RSA: ['kty', 'n', 'e'],
+};
+
+function toKeyObject(key: CryptoKey | KeyObject | JsonWebKey): KeyObject {
+  if (key instanceof KeyObject) return key;
+  if (typeof (key as CryptoKey).algorithm === 'object' && typeof (key as CryptoKey).type === 'string') {
+    return KeyObject.from(key as CryptoKey);
   }
-  return out as JWK;
+  return createPrivateKey({ key: key as unknown as import('node:crypto').JsonWebKey, format: 'jwk' });
+}
+
+/** Picks the JWS algorithm and a synchronous node:crypto signer for a private key (RFC 7518 §3). */
+function signerFor(key: KeyObject, requested: string | undefined): { alg: string; sign: Signer } {
+  const type = key.asymmetricKeyType;
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const byCurve: Record<string, [string, string]> = { prime256v1: ['ES256', 'sha256'], secp384r1: ['ES384', 'sha384'], secp521r1: ['ES512', 'sha512'] };
+    const pair = curve !== undefined ? byCurve[curve] : undefined;
+    if (!pair || (requested !== undefined && requested !== pair[0])) throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: unsupported EC curve or algorithm');
+    const [alg, hash] = pair;
+    // JWS ECDSA signatures are the raw R || S concatenation (RFC 7518 §3.4), not DER.
+    return { alg, sign: (data) => sign(hash, data, { key, dsaEncoding: 'ieee-p1363' }) };
+  }
+  if (type === 'ed25519') {
+    if (requested !== undefined && requested !== 'EdDSA' && requested !== 'Ed25519') throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: Ed25519 keys sign EdDSA');
+    return { alg: requested ?? 'EdDSA', sign: (data) => sign(null, data, key) };
+  }
+  if (type === 'rsa' || type === 'rsa-pss') {
+    const alg = requested ?? (type === 'rsa-pss' ? 'PS256' : 'RS256');
+    const m = /^(RS|PS)(256|384|512)$/.exec(alg);
+    if (!m) throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: RSA keys sign RS256/384/512 or PS256/384/512');
+    const hash = `sha${m[2]}`;
+    if (m[1] === 'PS') {
+      return { alg, sign: (data) => sign(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }) };
+    }
+    return { alg, sign: (data) => sign(hash, data, key) };
+  }
+  throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: need an asymmetric private key (EC, Ed25519 or RSA); symmetric algorithms are not allowed (RFC 9449 §4.2)');
 }
 
 /**
  * Signs DPoP proofs (RFC 9449 §4) with one key pair, and remembers the latest `DPoP-Nonce`
- * (RFC 9449 §8, §9) per origin.
+ * (RFC 9449 §8, §9) per origin. Proofs are signed synchronously with node:crypto; the protected
+ * header is encoded once.
  */
 export class DPoPSigner {
   readonly alg: string;
   readonly publicJwk: JWK;
   /** RFC 7638 thumbprint of the public key: the `cnf.jkt` a server binds tokens to (RFC 9449 §6.1). */
   readonly jkt: string;
-  private readonly key: CryptoKey | KeyObject | Uint8Array;
+  private readonly signData: Signer;
+  private readonly encodedHeader: string;
   private readonly nonces = new Map<string, string>();
 
-  private constructor(key: CryptoKey | KeyObject | Uint8Array, alg: string, publicJwk: JWK, jkt: string) {
-    this.key = key;
+  private constructor(alg: string, signData: Signer, publicJwk: JWK, jkt: string) {
     this.alg = alg;
+    this.signData = signData;
     this.publicJwk = publicJwk;
     this.jkt = jkt;
+    this.encodedHeader = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: publicJwk })).toString('base64url');
   }
 
-  /** Generates a fresh non-extractable key pair (ES256 unless told otherwise). */
+  /** Generates a fresh key pair, kept in memory only (ES256 unless told otherwise). */
   static async generate(alg: 'ES256' | 'ES384' | 'EdDSA' | 'RS256' | 'PS256' = 'ES256'): Promise<DPoPSigner> {
-    const pair = await generateKeyPair(alg, { extractable: false });
-    const publicJwk = publicMembers(await exportJWK(pair.publicKey));
-    return new DPoPSigner(pair.privateKey, alg, publicJwk, await calculateJwkThumbprint(publicJwk, 'sha256'));
+    const { privateKey } =
+      alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : alg === 'ES384'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
+          : alg === 'EdDSA'
+            ? generateKeyPairSync('ed25519')
+            : generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return DPoPSigner.fromKey({ privateKey, alg });
   }
 
   /** Wraps a caller-supplied key pair. */
@@ -58,22 +101,26 @@ export class DPoPSigner {
     if (!input || typeof input !== 'object' || !input.privateKey) {
       throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'dpop: privateKey is required');
     }
-    const material = await resolvePrivateKey(input.privateKey, input.alg, undefined);
-    if (material.alg.startsWith('HS')) throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: symmetric algorithms are not allowed (RFC 9449 §4.2)');
-    let publicJwk: JWK;
+    let key: KeyObject;
     try {
-      if (input.publicKey instanceof KeyObject) publicJwk = input.publicKey.export({ format: 'jwk' }) as JWK;
-      else if (input.publicKey && typeof (input.publicKey as CryptoKey).algorithm === 'object') publicJwk = await exportJWK(input.publicKey as CryptoKey);
-      else if (input.publicKey) publicJwk = input.publicKey as JWK;
-      else if (input.privateKey instanceof KeyObject) publicJwk = createPublicKey(input.privateKey).export({ format: 'jwk' }) as JWK;
-      else if (typeof (input.privateKey as CryptoKey).algorithm === 'object') publicJwk = await exportJWK(input.privateKey as CryptoKey);
-      else publicJwk = input.privateKey as JWK;
+      key = toKeyObject(input.privateKey);
     } catch (cause) {
-      throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: cannot derive the public key; pass publicKey', { cause });
+      throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: the private key cannot be used', { cause });
     }
-    publicJwk = publicMembers(publicJwk);
-    if (typeof publicJwk.kty !== 'string') throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: the public key is not a valid JWK');
-    return new DPoPSigner(material.key, material.alg, publicJwk, await calculateJwkThumbprint(publicJwk, 'sha256'));
+    if (key.type !== 'private') throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: need a private key');
+    const { alg, sign: signData } = signerFor(key, input.alg);
+    const full = createPublicKey(key).export({ format: 'jwk' }) as Record<string, unknown>;
+    const members = PUBLIC_MEMBERS[String(full.kty)] ?? [];
+    const publicJwk: Record<string, unknown> = {};
+    // Only the members that describe the public key go into the proof header (RFC 9449 §4.2).
+    for (const m of members) publicJwk[m] = full[m];
+    if (input.publicKey !== undefined) {
+      const given = toPublicJwk(input.publicKey);
+      if (members.some((m) => given[m] !== publicJwk[m])) {
+        throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: publicKey does not match privateKey');
+      }
+    }
+    return new DPoPSigner(alg, signData, publicJwk as JWK, await calculateJwkThumbprint(publicJwk as JWK, 'sha256'));
   }
 
   /** The nonce last supplied by `origin`'s server, if any. */
@@ -81,16 +128,16 @@ export class DPoPSigner {
     return this.nonces.get(origin);
   }
 
-  /** Records a `DPoP-Nonce` response header (RFC 9449 §8.2: the newest nonce replaces the old one). */
+  /** Records a `DPoP-Nonce` response header (RFC 9449 §8.2: the newest nonce replaces the old one). Returns true when it changed. */
   rememberNonce(origin: string, response: Response): boolean {
     const nonce = response.headers.get('dpop-nonce');
     if (nonce === null || nonce.length === 0 || nonce.length > 1024) return false;
     // RFC 9449 §8.1: nonce = 1*NQCHAR (printable ASCII without '"' and '\').
     if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(nonce)) return false;
-    const changed = this.nonces.get(origin) !== nonce;
-    if (this.nonces.size > 1000 && !this.nonces.has(origin)) this.nonces.clear();
+    if (this.nonces.get(origin) === nonce) return false;
+    if (this.nonces.size >= 1000 && !this.nonces.has(origin)) this.nonces.clear();
     this.nonces.set(origin, nonce);
-    return changed;
+    return true;
   }
 
   /**
@@ -99,6 +146,11 @@ export class DPoPSigner {
    * server gave one and `ath` (base64url SHA-256 of the access token) for resource requests (§7).
    */
   async proof(method: string, url: string | URL, accessToken?: string): Promise<string> {
+    return this.proofSync(method, url, accessToken);
+  }
+
+  /** Synchronous form of {@link proof}. */
+  proofSync(method: string, url: string | URL, accessToken?: string): string {
     const u = typeof url === 'string' ? new URL(url) : url;
     const claims: Record<string, unknown> = {
       jti: randomJti(),
@@ -109,7 +161,19 @@ export class DPoPSigner {
     };
     const nonce = this.nonces.get(u.origin);
     if (nonce !== undefined) claims.nonce = nonce;
+    // RFC 9449 §4.2: ath = base64url(SHA-256(ASCII(access token))), required when presenting a token.
     if (accessToken !== undefined) claims.ath = createHash('sha256').update(accessToken, 'ascii').digest('base64url');
-    return new SignJWT(claims).setProtectedHeader({ typ: 'dpop+jwt', alg: this.alg, jwk: this.publicJwk }).sign(this.key);
+    const signingInput = `${this.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    return `${signingInput}.${this.signData(Buffer.from(signingInput)).toString('base64url')}`;
+  }
+}
+
+function toPublicJwk(key: CryptoKey | KeyObject | JsonWebKey): Record<string, unknown> {
+  try {
+    const object = key instanceof KeyObject ? key : typeof (key as CryptoKey).algorithm === 'object' ? KeyObject.from(key as CryptoKey) : undefined;
+    if (object === undefined) return key as Record<string, unknown>;
+    return (object.type === 'public' ? object : createPublicKey(object)).export({ format: 'jwk' }) as Record<string, unknown>;
+  } catch (cause) {
+    throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: publicKey cannot be used', { cause });
   }
 }
