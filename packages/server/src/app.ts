@@ -10,8 +10,8 @@ import './features.js';
 export const ADMIN_SCOPE = 'latchkey:admin';
 export const INTROSPECT_SCOPE = 'latchkey:introspect';
 
-export function createLogger(level: string): Logger {
-  return pino({
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const opts = {
     level,
     base: { service: 'latchkey' },
     // Defence in depth: nothing should ever log these, but if it does they are masked.
@@ -19,7 +19,8 @@ export function createLogger(level: string): Logger {
       paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'client_secret', 'client_assertion', 'access_token', 'token', 'secret', '*.client_secret', '*.access_token'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }
 
 export interface Bootstrap {

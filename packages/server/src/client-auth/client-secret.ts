@@ -32,6 +32,22 @@ export function checkSecret(
   return { client: c, method };
 }
 
+/** The client_id of a Basic header, without checking anything (used to key rate limits). */
+export function peekBasicClientId(req: OAuthRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string' || h.length > 4096) return undefined;
+  const m = /^basic +([A-Za-z0-9+/=_-]*) *$/i.exec(h);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  try {
+    return formDecode(decoded.slice(0, colon)).slice(0, 256);
+  } catch {
+    return undefined;
+  }
+}
+
 /** RFC 6749 §2.3.1 HTTP Basic: id and secret are form-url-encoded before base64. */
 export const clientSecretBasic: ClientAuthenticator = {
   kind: 'basic',

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { FailureLimiter } from './failure-limiter.js';
+import { CLIENT_FACTOR, limiterKeys, type FailureLimiter } from './failure-limiter.js';
 
 /**
  * One Redis connection per process, tuned to fail fast: no offline queue, one retry, short timeouts.
@@ -31,14 +31,10 @@ export class RedisFailureLimiter implements FailureLimiter {
     private readonly prefix = 'latchkey:fail:',
   ) {}
 
-  #keys(address: string, clientId: string | undefined): string[] {
-    return clientId ? [`${this.prefix}a:${address}`, `${this.prefix}c:${address}|${clientId}`] : [`${this.prefix}a:${address}`];
-  }
-
   async blocked(address: string, clientId: string | undefined): Promise<number> {
     if (this.redis.status !== 'ready') return this.local.blocked(address, clientId);
     try {
-      const keys = this.#keys(address, clientId);
+      const keys = limiterKeys(address, clientId, this.prefix).blocking;
       const p = this.redis.pipeline();
       for (const k of keys) p.get(k).pttl(k);
       const res = (await p.exec()) ?? [];
@@ -53,15 +49,21 @@ export class RedisFailureLimiter implements FailureLimiter {
     }
   }
 
-  async fail(address: string, clientId: string | undefined): Promise<void> {
-    await this.local.fail(address, clientId);
-    if (this.redis.status !== 'ready') return;
+  async fail(address: string, clientId: string | undefined): Promise<number> {
+    const localWait = await this.local.fail(address, clientId);
+    if (this.redis.status !== 'ready') return localWait;
     try {
+      const { blocking, client } = limiterKeys(address, clientId, this.prefix);
       const p = this.redis.pipeline();
-      for (const k of this.#keys(address, clientId)) p.incr(k).expire(k, this.windowSeconds, 'NX');
-      await p.exec();
+      for (const k of client ? [...blocking, client] : blocking) p.incr(k).expire(k, this.windowSeconds, 'NX');
+      if (client) p.pttl(client);
+      const res = (await p.exec()) ?? [];
+      if (!client) return 0;
+      const n = Number(res[2 * blocking.length]?.[1] ?? 0);
+      const ttl = Number(res[res.length - 1]?.[1] ?? -1);
+      return n > this.max * CLIENT_FACTOR ? Math.max(1, Math.ceil(ttl / 1000)) : 0;
     } catch {
-      /* counted locally */
+      return localWait;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
 import { authenticateClient } from '../client-auth/index.js';
+import { peekBasicClientId } from '../client-auth/client-secret.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
 import { binders, type Binding } from '../tokens/binding.js';
 import type { Services } from '../services.js';
@@ -62,7 +63,7 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
       throw temporarilyUnavailable('store unreachable for longer than storeOutageGrace');
     }
     // 3. brute-force limits, before any secret is checked.
-    clientId = params.get('client_id');
+    clientId = params.get('client_id') ?? peekBasicClientId(req);
     const wait = await s.limiter.blocked(req.remoteAddress, clientId);
     if (wait > 0) {
       s.metrics.rateLimited.inc({ endpoint: 'token' });
@@ -75,7 +76,11 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
     } catch (e) {
       if (e instanceof OAuthError && e.error === 'invalid_client') {
         s.metrics.authFailures.inc();
-        await s.limiter.fail(req.remoteAddress, clientId);
+        const wait = await s.limiter.fail(req.remoteAddress, clientId);
+        if (wait > 0) {
+          s.metrics.rateLimited.inc({ endpoint: 'token' });
+          throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
+        }
       }
       throw e;
     }

@@ -107,6 +107,8 @@ export interface TestServerOptions {
   config?: ConfigInput & Record<string, unknown>;
   /** Shared key-encryption key (multi-node tests). Default: a per-test random one. */
   kek?: string;
+  /** Receives the server's log lines (at logLevel, default trace when given). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
@@ -125,13 +127,13 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       host: '127.0.0.1',
       dataDir,
       db,
-      logLevel: process.env.LATCHKEY_TEST_LOG_LEVEL ?? 'silent',
+      logLevel: process.env.LATCHKEY_TEST_LOG_LEVEL ?? (opts.logStream ? 'trace' : 'silent'),
       kek: opts.kek ?? process.env.LATCHKEY_TEST_KEK,
       ...(opts.config ?? {}),
     },
     {},
   );
-  const running = await startServer(config, { log: createLogger(config.logLevel) });
+  const running = await startServer(config, { log: createLogger(config.logLevel, opts.logStream) });
   const s = running.services;
   let admin = running.bootstrap;
   if (!admin) {
