@@ -117,7 +117,7 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         RegistrationToken: {
           type: 'object',
           properties: {
-            id: { type: 'string', description: 'SHA-256 of the token (base64url)' },
+            id: { type: 'string', description: 'SHA-256 of the token (hex)' },
             scope: { type: ['string', 'null'], description: 'cap on the scopes a client registered with it may hold' },
             created_at: { type: 'string', format: 'date-time' },
             expires_at: { type: ['string', 'null'], format: 'date-time' },

@@ -9,8 +9,8 @@ export const INITIAL_ACCESS_TOKEN_PREFIX = 'lki_';
 export const REGISTRATION_ACCESS_TOKEN_PREFIX = 'lkr_';
 export const DEFAULT_REGISTRATION_TOKEN_TTL = 86_400;
 
-/** SHA-256, base64url: how initial and registration access tokens are stored (never in clear). */
-export const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest('base64url');
+/** SHA-256, hex (an id that never starts with '-', so CLI arguments stay unambiguous): how initial and registration access tokens are stored. */
+export const tokenHash = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
 export const newOpaqueToken = (prefix: string) => prefix + randomBytes(32).toString('base64url');
 

@@ -101,7 +101,7 @@ export interface RegistrationTokenRecord {
 /** RFC 7592 registration of a dynamically registered client: its registration access token (hashed) and policy. */
 export interface ClientRegistrationRecord {
   client_id: string;
-  /** SHA-256 of the registration access token, base64url. The token itself is never stored. */
+  /** SHA-256 of the registration access token (hex). The token itself is never stored. */
   token_hash: string;
   /** Scope cap inherited from the initial access token (null = no cap beyond the registration policy). */
   scope_cap: string | null;

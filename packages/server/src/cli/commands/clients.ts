@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ClientService } from '../../management/clients.service.js';
 import { actor, fail, kv, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
 import { OAuthError } from '../../errors.js';
+import { localClientOps, remoteClientOps, type ClientOps } from '../../admin/remote-clients.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const int = (name: string) => (v: string) => {
@@ -67,7 +67,29 @@ function toMetadata(o: MetaOpts): Record<string, unknown> {
 
 const COLS = ['client_id', 'client_name', 'token_endpoint_auth_method', 'scope', 'access_token_format', 'disabled'];
 
-type Opts = StoreOptions & MetaOpts & Record<string, unknown>;
+type Opts = StoreOptions & MetaOpts & RemoteOpts & Record<string, unknown>;
+
+interface RemoteOpts {
+  server?: string;
+  adminToken?: string;
+  adminClientId?: string;
+  adminClientSecret?: string;
+}
+
+/** --server URL: go through that server's admin API (/admin/v1) instead of opening the store. */
+function withRemoteOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--server <url>', 'work through the admin API of this running server instead of the store').env('LATCHKEY_SERVER'))
+    .addOption(new Option('--admin-token <token>', 'with --server: an access token with scope latchkey:admin').env('LATCHKEY_ADMIN_TOKEN'))
+    .addOption(new Option('--admin-client-id <id>', 'with --server: admin client id (gets a token by client credentials)').env('LATCHKEY_ADMIN_CLIENT_ID'))
+    .addOption(new Option('--admin-client-secret <secret>', 'with --server: admin client secret').env('LATCHKEY_ADMIN_CLIENT_SECRET'));
+}
+
+/** Runs `fn` on the store (default) or through the admin API (--server). */
+async function withClients<T>(o: Opts, fn: (c: ClientOps) => Promise<T>): Promise<T> {
+  if (o.server) return fn(remoteClientOps({ server: o.server, token: o.adminToken, clientId: o.adminClientId, clientSecret: o.adminClientSecret }));
+  return withServices(o, (s) => fn(localClientOps(s, actor())));
+}
 
 export function clientsCommand(): Command {
   const clients = new Command('clients').description('manage OAuth clients');
@@ -87,7 +109,7 @@ export function clientsCommand(): Command {
     ),
   ).action(async (o: Opts) => {
     try {
-      const created = await withServices(o, (s) => new ClientService(s).create(toMetadata(o), actor()));
+      const created = await withClients(o, (c) => c.create(toMetadata(o)));
       print(o, created, () =>
         kv(created) + (created.client_secret ? '\n\nThe client secret is shown only once. Store it in your secret manager now.' : ''),
       );
@@ -105,7 +127,7 @@ export function clientsCommand(): Command {
       .option('--offset <n>', 'page offset', int('--offset'), 0),
   ).action(async (o: Opts & { search?: string; limit: number; offset: number }) => {
     try {
-      const res = await withServices(o, (s) => new ClientService(s).list({ search: o.search, limit: o.limit, offset: o.offset }));
+      const res = await withClients(o, (c) => c.list({ search: o.search, limit: o.limit, offset: o.offset }));
       print(o, res, () => table(res.clients, COLS) + `\n${res.total} client(s)`);
     } catch (e) {
       fail(e, o.json);
@@ -114,7 +136,7 @@ export function clientsCommand(): Command {
 
   withStoreOptions(clients.command('show').description('show one client').argument('<client_id>')).action(async (id: string, o: Opts) => {
     try {
-      const c = await withServices(o, (s) => new ClientService(s).get(id));
+      const c = await withClients(o, (c) => c.get(id));
       if (!c) throw new OAuthError('not_found', `no client ${id}`);
       print(o, c, () => kv(c));
     } catch (e) {
@@ -125,7 +147,7 @@ export function clientsCommand(): Command {
   withStoreOptions(metaOptions(clients.command('update').description('change client metadata').argument('<client_id>').option('--name <name>', 'client_name'))).action(
     async (id: string, o: Opts) => {
       try {
-        const c = await withServices(o, (s) => new ClientService(s).update(id, toMetadata(o), actor()));
+        const c = await withClients(o, (c) => c.update(id, toMetadata(o)));
         print(o, c, () => kv(c));
       } catch (e) {
         fail(e, o.json);
@@ -140,7 +162,7 @@ export function clientsCommand(): Command {
     withStoreOptions(clients.command(name).description(`${name} a client (takes effect on running servers within 1 s)`).argument('<client_id>')).action(
       async (id: string, o: Opts) => {
         try {
-          const c = await withServices(o, (s) => new ClientService(s).setDisabled(id, disabled, actor()));
+          const c = await withClients(o, (c) => c.setDisabled(id, disabled));
           print(o, c, () => `client ${id} ${disabled ? 'disabled' : 'enabled'}`);
         } catch (e) {
           fail(e, o.json);
@@ -151,7 +173,7 @@ export function clientsCommand(): Command {
 
   withStoreOptions(clients.command('delete').description('delete a client').argument('<client_id>')).action(async (id: string, o: Opts) => {
     try {
-      await withServices(o, (s) => new ClientService(s).delete(id, actor()));
+      await withClients(o, (c) => c.delete(id));
       print(o, { client_id: id, deleted: true }, () => `client ${id} deleted`);
     } catch (e) {
       fail(e, o.json);
@@ -167,12 +189,14 @@ export function clientsCommand(): Command {
       .option('--expires-in <seconds>', 'give the new secret an expiry', int('--expires-in')),
   ).action(async (id: string, o: Opts & { grace: number; expiresIn?: number }) => {
     try {
-      const c = await withServices(o, (s) => new ClientService(s).rotateSecret(id, actor(), { graceSeconds: o.grace, expiresIn: o.expiresIn }));
+      const c = await withClients(o, (c) => c.rotateSecret(id, { graceSeconds: o.grace, expiresIn: o.expiresIn }));
       print(o, c, () => kv(c) + '\n\nThe new client secret is shown only once.');
     } catch (e) {
       fail(e, o.json);
     }
   });
 
+  // SPEC §4 (issue 10): every client command can also go through a running server's admin API.
+  for (const sub of clients.commands) withRemoteOptions(sub);
   return clients;
 }

@@ -1,0 +1,125 @@
+import { OAuthError, type OAuthErrorCode } from '../errors.js';
+import { ClientService } from '../management/clients.service.js';
+import type { Services } from '../services.js';
+
+/** The client operations the CLI needs, whether it works on the store or through a server's admin API. */
+export interface ClientOps {
+  create(meta: Record<string, unknown>): Promise<Record<string, unknown>>;
+  list(q: { search?: string | undefined; limit?: number; offset?: number }): Promise<{ clients: Record<string, unknown>[]; total: number }>;
+  get(id: string): Promise<Record<string, unknown> | undefined>;
+  update(id: string, meta: Record<string, unknown>): Promise<Record<string, unknown>>;
+  setDisabled(id: string, disabled: boolean): Promise<Record<string, unknown>>;
+  delete(id: string): Promise<void>;
+  rotateSecret(id: string, opts: { graceSeconds?: number | undefined; expiresIn?: number | undefined }): Promise<Record<string, unknown>>;
+}
+
+/** Direct store access (the default): the same ClientService rules as the admin API. */
+export function localClientOps(s: Services, actor: string): ClientOps {
+  const c = new ClientService(s);
+  return {
+    create: (m) => c.create(m as never, actor),
+    list: (q) => c.list(q),
+    get: (id) => c.get(id),
+    update: (id, m) => c.update(id, m as never, actor),
+    setDisabled: (id, d) => c.setDisabled(id, d, actor),
+    delete: (id) => c.delete(id, actor),
+    rotateSecret: (id, o) => c.rotateSecret(id, actor, o),
+  };
+}
+
+export interface RemoteOptions {
+  /** Base URL of a running Latchkey server (its issuer, or any URL that reaches it). */
+  server: string;
+  /** A ready access token with scope latchkey:admin … */
+  token?: string | undefined;
+  /** … or admin client credentials to get one with the client credentials grant (client_secret_basic). */
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+  fetch?: typeof fetch;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(['invalid_request', 'invalid_client', 'invalid_scope', 'invalid_token', 'insufficient_scope', 'invalid_client_metadata', 'not_found', 'temporarily_unavailable', 'server_error']);
+
+/** An error answered by the server, rethrown as the same OAuthError code the local path would throw. */
+function remoteError(status: number, body: unknown): OAuthError {
+  const b = (body ?? {}) as { error?: string; error_description?: string };
+  const code = (typeof b.error === 'string' && KNOWN.has(b.error) ? b.error : 'server_error') as OAuthErrorCode;
+  return new OAuthError(code, typeof b.error_description === 'string' ? b.error_description : `server answered HTTP ${status}`, { status });
+}
+
+/**
+ * The admin API (`/admin/v1`) as ClientOps, for `latchkey clients … --server URL`. Gets a token with
+ * the client credentials grant (scope latchkey:admin) at the server's advertised token endpoint
+ * (RFC 8414 discovery) unless given one. Does not retry, and never prints or logs the credentials.
+ */
+export function remoteClientOps(o: RemoteOptions): ClientOps {
+  const f = o.fetch ?? fetch;
+  const base = o.server.replace(/\/+$/, '');
+  let token: Promise<string> | undefined = o.token ? Promise.resolve(o.token) : undefined;
+
+  async function getToken(): Promise<string> {
+    if (!o.clientId || !o.clientSecret) throw new Error('--server needs --admin-token or --admin-client-id and --admin-client-secret (or LATCHKEY_ADMIN_TOKEN / LATCHKEY_ADMIN_CLIENT_ID / LATCHKEY_ADMIN_CLIENT_SECRET)');
+    const meta = await f(`${base}/.well-known/oauth-authorization-server`);
+    if (!meta.ok) throw new Error(`${base}: no authorization server metadata (HTTP ${meta.status})`);
+    const tokenEndpoint = ((await meta.json()) as { token_endpoint?: string }).token_endpoint;
+    if (typeof tokenEndpoint !== 'string') throw new Error(`${base}: metadata has no token_endpoint`);
+    // RFC 6749 §2.3.1: client_id and secret are form-url-encoded before Basic encoding.
+    const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+    const res = await f(tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Basic ' + Buffer.from(`${enc(o.clientId)}:${enc(o.clientSecret)}`).toString('base64') },
+      body: 'grant_type=client_credentials&scope=latchkey%3Aadmin',
+    });
+    const body = (await res.json().catch(() => undefined)) as { access_token?: string } | undefined;
+    if (!res.ok || typeof body?.access_token !== 'string') throw remoteError(res.status, body);
+    return body.access_token;
+  }
+
+  async function call(method: string, path: string, body?: unknown): Promise<any> {
+    token ??= getToken();
+    const res = await f(`${base}/admin/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await token}`, accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) throw remoteError(res.status, json);
+    return json;
+  }
+
+  const enc = encodeURIComponent;
+  return {
+    create: (m) => call('POST', '/clients', m),
+    list: (q) => {
+      const p = new URLSearchParams();
+      if (q.search) p.set('search', q.search);
+      if (q.limit !== undefined) p.set('limit', String(Math.min(q.limit, 500)));
+      if (q.offset !== undefined) p.set('offset', String(q.offset));
+      return call('GET', `/clients?${p}`);
+    },
+    get: async (id) => {
+      try {
+        return await call('GET', `/clients/${enc(id)}`);
+      } catch (e) {
+        if (e instanceof OAuthError && e.error === 'not_found') return undefined;
+        throw e;
+      }
+    },
+    update: (id, m) => call('PATCH', `/clients/${enc(id)}`, m),
+    setDisabled: (id, d) => call('POST', `/clients/${enc(id)}/${d ? 'disable' : 'enable'}`),
+    delete: async (id) => {
+      await call('DELETE', `/clients/${enc(id)}`);
+    },
+    rotateSecret: (id, opts) =>
+      call('POST', `/clients/${enc(id)}/rotate-secret`, {
+        ...(opts.graceSeconds !== undefined ? { grace_seconds: opts.graceSeconds } : {}),
+        ...(opts.expiresIn !== undefined ? { expires_in: opts.expiresIn } : {}),
+      }),
+  };
+}
