@@ -5,6 +5,8 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT 
 import * as oidc from 'openid-client';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { INVALID_DPOP, b64url, dpopProof, keyPair, now, type KeyPair } from './helpers.js';
+import { validateDpopProof } from '../../src/tokens/dpop.js';
+import { OAuthError } from '../../src/errors.js';
 
 const cc = { grant_type: 'client_credentials' };
 const NO_LIMIT = { rateLimitFailures: 1_000_000 };
@@ -107,6 +109,33 @@ describe('DPoP at the token endpoint (RFC 9449)', () => {
     await badProof(dpopProof(kp, htu, { header: { jwk: 'abc' } }), 'jwk not an object');
     const rsa = await keyPair('RS256');
     await badProof(dpopProof(rsa, htu, { alg: 'ES256', signWith: kp.privateKey }), 'RSA jwk with ES256');
+  });
+
+  it('each rejected proof fails at the RFC 9449 §4.3 check it is meant to exercise (private detail)', async () => {
+    const reason = async (proof: string) => {
+      try {
+        await validateDpopProof({ method: 'POST', url: htu, headers: { dpop: proof }, rawBody: '', remoteAddress: '127.0.0.1' }, srv.services);
+        return 'accepted';
+      } catch (e) {
+        assert.ok(e instanceof OAuthError && e.error === 'invalid_dpop_proof', String(e));
+        return e.detail ?? '';
+      }
+    };
+    const used = await dpopProof(kp, htu);
+    assert.equal(await reason(used), 'accepted');
+    const other = await keyPair('ES256');
+    const cases: [string, Promise<string> | string, RegExp][] = [
+      ['replay', used, /jti replayed/],
+      ['htu', dpopProof(kp, `${srv.issuer}/oauth2/revoke`), /htu does not match/],
+      ['htm', dpopProof(kp, htu, { claims: { htm: 'GET' } }), /htm does not match/],
+      ['old', dpopProof(kp, htu, { claims: { iat: now() - 600 } }), /too old/],
+      ['future', dpopProof(kp, htu, { claims: { iat: now() + 600 } }), /iat in the future/],
+      ['private jwk', exportJWK(kp.privateKey).then((priv) => dpopProof(kp, htu, { header: { jwk: priv } })), /private key material/],
+      ['typ', dpopProof(kp, htu, { header: { typ: 'JWT' } }), /not dpop\+jwt/],
+      ['alg none', `${b64url({ alg: 'none', typ: 'dpop+jwt', jwk: {} })}.${b64url({})}.`, /alg none not allowed/],
+      ['signature', dpopProof(kp, htu, { signWith: other.privateKey }), /SIGNATURE_VERIFICATION_FAILED/],
+    ];
+    for (const [name, proof, want] of cases) assert.match(await reason(await proof), want, name);
   });
 
   it('malformed or repeated DPoP headers → 400, never 5xx', async () => {

@@ -5,6 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { decodeJwt, SignJWT, exportSPKI } from 'jose';
 import * as oidc from 'openid-client';
 import { postForm, startTestServer, type TestServer } from '../helpers/harness.js';
+import { authenticateClient } from '../../src/client-auth/index.js';
+import { OAuthError } from '../../src/errors.js';
+import { parseForm, type OAuthRequest } from '../../src/protocol/request.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, assertion, b64url, keyPair, now, type KeyPair } from './helpers.js';
 
 const cc = { grant_type: 'client_credentials' };
@@ -172,6 +175,42 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
     const basic = await postForm(token, cc, { authorization: 'Basic ' + Buffer.from(`${cs.client_id}:${cs.client_secret}`).toString('base64') });
     assert.equal(basic.status, 401, 'registered for client_secret_jwt, not client_secret_basic');
     await rejected(csAssertion({}, `${srv.issuer}/oauth2/token`), 'aud rule applies to client_secret_jwt too');
+  });
+
+  it('each rejection fails at the check it is meant to exercise (private detail, never sent to the client)', async () => {
+    const reason = async (jwt: string) => {
+      const rawBody = new URLSearchParams({ ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: jwt }).toString();
+      const req: OAuthRequest = { method: 'POST', url: `${srv.issuer}/oauth2/token`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody, remoteAddress: '127.0.0.1' };
+      try {
+        await authenticateClient(req, parseForm(req), srv.services);
+        return 'accepted';
+      } catch (e) {
+        assert.ok(e instanceof OAuthError && e.error === 'invalid_client', String(e));
+        assert.equal(e.description, 'client authentication failed');
+        return e.detail ?? '';
+      }
+    };
+    const t = now();
+    const claims = { iss: pk.client_id, sub: pk.client_id, aud: srv.issuer, iat: t, exp: t + 60, jti: randomUUID() };
+    const pem = await exportSPKI(kp.publicKey);
+    const replayed = await pkAssertion();
+    assert.equal(await reason(replayed), 'accepted');
+    const cases: [string, Promise<string> | string, RegExp][] = [
+      ['replay', replayed, /jti replayed/],
+      ['alg none', `${b64url({ alg: 'none' })}.${b64url(claims)}.`, /alg none not allowed/],
+      ['HS256 with the public key', new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: kp.kid }).sign(new TextEncoder().encode(pem)), /alg HS256 not allowed for private_key_jwt/],
+      ['audience injection', pkAssertion({}, [srv.issuer, 'https://evil.example']), /aud is not the issuer/],
+      ['token endpoint aud', pkAssertion({}, `${srv.issuer}/oauth2/token`), /aud is not the issuer/],
+      ['expired', pkAssertion({ claims: { exp: t - 120 } }), /ERR_JWT_EXPIRED/],
+      ['no exp', pkAssertion({ claims: { exp: undefined } }), /ERR_JWT_CLAIM_VALIDATION_FAILED.*exp/],
+      ['lifetime', pkAssertion({ claims: { exp: t + 7200 } }), /exp too far|lifetime/],
+      ['iat future', pkAssertion({ claims: { iat: t + 600, exp: t + 900 } }), /iat in the future|ERR_JWT_CLAIM_VALIDATION_FAILED/],
+      ['iss ≠ sub', pkAssertion({ claims: { iss: 'x' } }), /iss and sub/],
+      ['typ', pkAssertion({ header: { typ: 'at+jwt' } }), /typ at\+jwt refused/],
+      ['wrong key', keyPair('ES256', kp.kid).then((o) => assertion(o.privateKey, pk.client_id, srv.issuer, { header: { kid: kp.kid } })), /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/],
+      ['HS512 too short', csAssertion({ header: { alg: 'HS512' } }), /too short for HS512/],
+    ];
+    for (const [name, jwt, want] of cases) assert.match(await reason(await jwt), want, name);
   });
 
   it('openid-client v6 PrivateKeyJwt and ClientSecretJwt get tokens (independent client)', async () => {
