@@ -20,7 +20,8 @@ export function latchkey(args: string[], env: Record<string, string> = {}): Prom
 
 /** Runs the CLI with --json and parses its output; fails the test with stderr on a non-zero exit. */
 export async function latchkeyJson<T = any>(args: string[], env: Record<string, string> = {}): Promise<T> {
-  const r = await latchkey([...args, '--json'], env);
+  const sep = args.indexOf('--');
+  const r = await latchkey(sep === -1 ? [...args, '--json'] : [...args.slice(0, sep), '--json', ...args.slice(sep)], env);
   if (r.code !== 0) throw new Error(`latchkey ${args.join(' ')} exited ${r.code}: ${r.stderr}${r.stdout}`);
   return JSON.parse(r.stdout) as T;
 }
