@@ -134,8 +134,8 @@ test('authenticated fetch: an API rejecting a token with invalid_token gets a fr
   assert.equal((await issued()) - before, 1);
 });
 
-test('private_key_jwt against Latchkey', async (t) => {
-  if (!supportsAuth('private_key_jwt')()) return t.skip('server does not advertise private_key_jwt yet');
+test('private_key_jwt against Latchkey', async () => {
+  assert.ok(supportsAuth('private_key_jwt')(), 'metadata advertises private_key_jwt');
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
   const c = await lk.createClient({ client_name: 'pkjwt', scope: 'orders:read', audience: [API], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] } });
@@ -147,8 +147,8 @@ test('private_key_jwt against Latchkey', async (t) => {
   assert.equal(decodeJwt(again.accessToken).client_id, c.client_id);
 });
 
-test('client_secret_jwt against Latchkey', async (t) => {
-  if (!supportsAuth('client_secret_jwt')()) return t.skip('server does not advertise client_secret_jwt yet');
+test('client_secret_jwt against Latchkey', async () => {
+  assert.ok(supportsAuth('client_secret_jwt')(), 'metadata advertises client_secret_jwt');
   const c = await lk.createClient({ client_name: 'csjwt', scope: 'orders:read', audience: [API], token_endpoint_auth_method: 'client_secret_jwt' });
   const client = new TokenClient({ issuer: lk.issuer, auth: { method: 'client_secret_jwt', clientId: c.client_id, clientSecret: c.client_secret! } });
   const { payload } = await verify((await client.getToken()).accessToken);
@@ -156,7 +156,7 @@ test('client_secret_jwt against Latchkey', async (t) => {
 });
 
 test('DPoP against Latchkey: token bound to our key, proofs on API calls', async (t) => {
-  if (!supportsDpop()) return t.skip('server does not advertise DPoP yet');
+  assert.ok(supportsDpop(), 'metadata advertises DPoP');
   const c = await lk.createClient({ client_name: 'dpop', scope: 'orders:read', audience: [API] });
   const client = new TokenClient({ issuer: lk.issuer, auth: { method: 'client_secret_basic', clientId: c.client_id, clientSecret: c.client_secret! }, dpop: true });
   const token = await client.getToken();

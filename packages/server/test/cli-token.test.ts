@@ -105,9 +105,9 @@ test('an unreachable issuer exits 1 with ERR_NETWORK', async () => {
   assert.equal(JSON.parse(r.stdout).error, 'ERR_NETWORK');
 });
 
-test('--key-file with private_key_jwt (PEM and JWK)', async (t) => {
+test('--key-file with private_key_jwt (PEM and JWK)', async () => {
   const meta = (await (await fetch(`${lk.url}/.well-known/oauth-authorization-server`)).json()) as { token_endpoint_auth_methods_supported?: string[] };
-  if (!meta.token_endpoint_auth_methods_supported?.includes('private_key_jwt')) return t.skip('server does not advertise private_key_jwt yet');
+  assert.ok(meta.token_endpoint_auth_methods_supported?.includes('private_key_jwt'), 'metadata advertises private_key_jwt');
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const jwk = { ...(publicKey.export({ format: 'jwk' }) as object), kid: 'cli-1', alg: 'ES256', use: 'sig' };
   const c = await lk.createClient({ client_name: 'cli-pk', scope: 'orders:read', audience: [API], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] } });
