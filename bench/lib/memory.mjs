@@ -55,16 +55,31 @@ async function jwtGrowth({ env, opts, tokens }) {
     const seconds = (Date.now() - started) / 1000;
     console.log(` ${seconds.toFixed(0)} s`);
     const afterWarm = points[1].rss;
-    const mid = points[Math.floor(points.length / 2)].rss;
     const end = points.at(-1).rss;
-    const growthSecondHalf = (end - mid) / (issued - points[Math.floor(points.length / 2)].issued);
+    const steady = points.slice(1);
+    const slope = leastSquaresSlope(steady.map((p) => p.issued), steady.map((p) => p.rss));
+    const lo = Math.min(...steady.map((p) => p.rss));
+    const hi = Math.max(...steady.map((p) => p.rss));
     console.log(markdownTable(['tokens issued', 'server RSS'], points.map((p) => [p.issued.toLocaleString('en-US'), fmtMiB(p.rss)])));
-    console.log(`RSS growth over the second half: ${growthSecondHalf.toFixed(2)} bytes/token` +
-      ` (start ${fmtMiB(points[0].rss)}, after warm-up ${fmtMiB(afterWarm)}, end ${fmtMiB(end)}); failures: ${failures}`);
-    return { points, issued, failures, seconds, growthBytesPerTokenSecondHalf: growthSecondHalf };
+    console.log(`RSS after warm-up: ${fmtMiB(lo)}–${fmtMiB(hi)}; least-squares growth ${slope.toFixed(2)} bytes/token ` +
+      `(${fmtMiB(slope * 1e6)} per million; start ${fmtMiB(points[0].rss)}, after warm-up ${fmtMiB(afterWarm)}, end ${fmtMiB(end)}); failures: ${failures}`);
+    return { points, issued, failures, seconds, growthBytesPerToken: slope, rssRangeAfterWarmup: [lo, hi] };
   } finally {
     await target.stop();
   }
+}
+
+function leastSquaresSlope(xs, ys) {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den ? num / den : NaN;
 }
 
 function dirBytes(dir) {
