@@ -115,7 +115,8 @@ const timerSymbol = Symbol('latchkey.timer');
 export async function readJson(response: Response, url: string): Promise<unknown> {
   const timer = (response as Response & { [timerSymbol]?: ReturnType<typeof setTimeout> })[timerSymbol];
   try {
-    const text = await response.text();
+    const text = await readText(response, MAX_BODY_BYTES);
+    if (text === undefined) return undefined;
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -130,6 +131,32 @@ export async function readJson(response: Response, url: string): Promise<unknown
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
+}
+
+/** Token responses and metadata are small; a larger body is not read into memory. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+async function readText(response: Response, limit: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > limit) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (response.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Drops the body of a response we are not going to read, freeing the connection. */

@@ -124,3 +124,20 @@ test('bad inputs raise typed errors', async () => {
     (e: unknown) => e instanceof LatchkeyClientError && e.code === 'ERR_INVALID_OPTIONS',
   );
 });
+
+test('property: Basic credentials round-trip through form-url-decoding for any id and secret', async () => {
+  const fc = await import('fast-check');
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', minLength: 1 }), fc.string({ unit: 'binary', minLength: 1 }), (id, secret) => {
+      const header = basicAuthorization(id, secret);
+      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+      const [user, pass, ...rest] = decoded.split(':');
+      assert.equal(rest.length, 0, 'exactly one unencoded colon');
+      // What a server does per RFC 6749 §2.3.1: form-url-decode each half.
+      const formDecode = (s: string) => new URLSearchParams(`v=${s}`).get('v');
+      assert.equal(formDecode(user!), id.toWellFormed());
+      assert.equal(formDecode(pass!), secret.toWellFormed());
+    }),
+    { numRuns: 500 },
+  );
+});

@@ -167,3 +167,10 @@ test('parseRetryAfter reads delay-seconds and HTTP-dates (RFC 9110 §10.2.3)', (
   assert.equal(parseRetryAfter('-3', now), undefined);
   assert.equal(parseRetryAfter(null, now), undefined);
 });
+
+test('an oversized token response (> 1 MiB) is refused without buffering it', async (t) => {
+  const huge = JSON.stringify({ access_token: 'x'.repeat(2 * 1024 * 1024), token_type: 'Bearer', expires_in: 60 });
+  const { as, client } = await setup([{ status: 200, body: huge }]);
+  t.after(() => as.close());
+  await assert.rejects(client.getToken(), (e: unknown) => e instanceof LatchkeyClientError && e.code === 'ERR_INVALID_RESPONSE');
+});
