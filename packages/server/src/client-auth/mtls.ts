@@ -130,8 +130,8 @@ function issuedByTrustedCa(cert: X509Certificate, cas: readonly X509Certificate[
  * Installs the hook that puts the client certificate on each request (read by `toOAuthRequest`):
  * - from a trusted proxy (`trustProxy` + `tlsClientCertHeader`): the header only — never the socket's
  *   own certificate, which would be the proxy's;
- * - otherwise from our TLS listener; a header sent by anyone else is ignored (RFC 8705 §7.1 does not
- *   let an untrusted party assert a certificate).
+ * - otherwise from our TLS listener; a header sent by anyone else is ignored, so a client cannot claim
+ *   a certificate (and the identity or binding that comes with it) by sending the header itself.
  */
 routeInstallers.push((app, s) => {
   const c = s.config;
