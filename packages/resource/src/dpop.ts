@@ -153,7 +153,9 @@ export async function verifyDpopProof(facts: DpopRequestFacts, options: DpopChec
     keyCache.set(thumbprint, cached, Number.POSITIVE_INFINITY);
   }
   const verifier = createVerifier(cached.jwkKey, alg as JwsAlgorithm, undefined);
-  if (!verifier.verify(Buffer.from(`${h}.${p}`, 'latin1'), Buffer.from(s, 'base64url'))) fail('signature invalid');
+  const signature = Buffer.from(s, 'base64url');
+  if (signature.toString('base64url') !== s) fail('non-canonical base64url signature');
+  if (!verifier.verify(Buffer.from(`${h}.${p}`, 'latin1'), signature)) fail('signature invalid');
   // Step 8: "the htm claim matches the HTTP method of the current request".
   if (payload.htm !== facts.method) fail('htm mismatch');
   // Step 9: "the htu claim matches the HTTP URI value for the HTTP request in which the JWT was received, ignoring any query and fragment parts".

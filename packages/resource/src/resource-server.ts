@@ -83,10 +83,13 @@ export type AuthOutcome<C extends AccessTokenClaims = AccessTokenClaims> =
 interface CacheEntry {
   info: AuthInfo;
   kid: string | undefined;
+  /** `header.payload` of the verified token: public data, not a credential without the signature. */
+  signingInput: string;
+  length: number;
 }
 
-// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const AUTHORIZATION = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +([A-Za-z0-9._~+/-]+=*)$/;
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const hashToken: (token: string) => string =
@@ -197,31 +200,47 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
    *
    * @example const auth = await rs.verify(token); auth.scopes.has('read:orders')
    */
-  async verify(token: string, context?: VerifyContext): Promise<AuthInfo<C>> {
-    const o = this.#o;
-    if (typeof token !== 'string' || token.length === 0 || token.length > o.maxTokenLength) {
-      throw new ResourceError('ERR_TOKEN_MALFORMED', 'empty or longer than maxTokenLength');
+  verify(token: string, context?: VerifyContext): Promise<AuthInfo<C>> {
+    return this.#verify(token, context, false);
+  }
+
+  async #verify(token: string, context: VerifyContext | undefined, fromHeader: boolean): Promise<AuthInfo<C>> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > this.#o.maxTokenLength) {
+      throw new ResourceError(fromHeader ? 'ERR_INVALID_REQUEST' : 'ERR_TOKEN_MALFORMED', 'empty or longer than maxTokenLength');
     }
-    const nowMs = o.clock();
-    let info: AuthInfo | undefined;
-    let key: string | undefined;
-    if (this.#cache !== undefined) {
-      // Cache key: SHA-256 of the token, so the long-lived map never holds a usable credential.
-      key = hashToken(token);
-      const hit = this.#cache.get(key, nowMs);
-      // A key withdrawn from the JWKS (compromise) stops validating cached tokens at the next refresh.
-      if (hit !== undefined && (hit.kid === undefined || this.#jwks.hasKid(hit.kid))) info = hit.info;
+    const nowMs = this.#o.clock();
+    let info = this.#cached(token, nowMs);
+    if (info === undefined) {
+      // RFC 6750 §2.1: "Bearer" 1*SP b64token. Checked on a miss only: a cache hit is a token that already passed.
+      if (fromHeader && !B64TOKEN.test(token)) throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
+      info = await this.#verifyFresh(token, nowMs);
     }
-    if (info === undefined) info = await this.#verifyFresh(token, nowMs, key);
-    if (info.binding !== undefined || (context !== undefined && context.scheme === 'DPoP') || o.dpop?.required) {
+    if (info.binding !== undefined || (context !== undefined && context.scheme === 'DPoP') || this.#o.dpop?.required) {
       await this.#checkBinding(info, token, context ?? {}, nowMs);
     }
     return info as AuthInfo<C>;
   }
 
-  async #verifyFresh(token: string, nowMs: number, key: string | undefined): Promise<AuthInfo> {
+  /**
+   * Verified-token cache lookup. The key is the SHA-256 of the signature segment, so the
+   * long-lived map never holds a usable credential; the entry keeps the (public) signing
+   * input and a hit requires it to match exactly, so a hit means "this exact token was verified".
+   */
+  #cached(token: string, nowMs: number): AuthInfo | undefined {
+    const cache = this.#cache;
+    if (cache === undefined) return undefined;
+    const dot = token.lastIndexOf('.');
+    if (dot <= 0) return undefined;
+    const hit = cache.get(hashToken(token.slice(dot + 1)), nowMs);
+    if (hit === undefined || hit.length !== token.length || token.slice(0, dot) !== hit.signingInput) return undefined;
+    // A key withdrawn from the JWKS (compromise) stops validating cached tokens at the next refresh.
+    if (hit.kid !== undefined && !this.#jwks.hasKid(hit.kid)) return undefined;
+    return hit.info;
+  }
+
+  async #verifyFresh(token: string, nowMs: number): Promise<AuthInfo> {
     const o = this.#o;
-    if (!JWS.test(token)) return this.#opaque(token, nowMs, key, 'not a compact JWS');
+    if (!JWS.test(token)) return this.#opaque(token, nowMs, 'not a compact JWS');
     const dot1 = token.indexOf('.');
     const dot2 = token.indexOf('.', dot1 + 1);
     let header: unknown;
@@ -230,7 +249,7 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     } catch {
       header = undefined;
     }
-    if (!isObject(header)) return this.#opaque(token, nowMs, key, 'JOSE header is not a JSON object');
+    if (!isObject(header)) return this.#opaque(token, nowMs, 'JOSE header is not a JSON object');
 
     // RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms and MUST NOT use any other algorithms".
     const alg = header.alg;
@@ -256,7 +275,11 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     }
     if (candidates.length === 0) throw new ResourceError('ERR_JWKS_NO_MATCHING_KEY', 'no JWKS key matches kid and alg');
     const signingInput = Buffer.from(token.slice(0, dot2), 'latin1');
-    const signature = Buffer.from(token.slice(dot2 + 1), 'base64url');
+    const signatureSegment = token.slice(dot2 + 1);
+    const signature = Buffer.from(signatureSegment, 'base64url');
+    // RFC 7515 §2 / RFC 4648 §3.5: only the canonical base64url form. Node's decoder ignores the spare
+    // low bits of the last character, so "...A" and "...B" could otherwise be two valid spellings of one token.
+    if (signature.toString('base64url') !== signatureSegment) throw new ResourceError('ERR_JWS_SIGNATURE_INVALID', 'non-canonical base64url signature');
     let verified = false;
     for (const candidate of candidates) {
       if (candidate.verify(signingInput, signature)) {
@@ -276,7 +299,11 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     if (!isObject(claims)) throw new ResourceError('ERR_TOKEN_MALFORMED', 'payload is not a JSON object');
     const validUntil = this.#validateClaims(claims, nowMs / 1000, 'jwt');
     const info = this.#buildInfo(claims, 'jwt');
-    if (key !== undefined && this.#cache !== undefined) this.#cache.set(key, { info, kid }, validUntil * 1000);
+    if (this.#cache !== undefined) {
+      // Flatten the signing input so the entry does not pin the caller's token string through a slice.
+      const signingInputCopy = Buffer.from(token.slice(0, dot2), 'latin1').toString('latin1');
+      this.#cache.set(hashToken(token.slice(dot2 + 1)), { info, kid, signingInput: signingInputCopy, length: token.length }, validUntil * 1000);
+    }
     return info;
   }
 
@@ -356,11 +383,12 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     });
   }
 
-  async #opaque(token: string, nowMs: number, key: string | undefined, why: string): Promise<AuthInfo> {
+  async #opaque(token: string, nowMs: number, why: string): Promise<AuthInfo> {
     const cfg = this.#o.introspection;
     if (cfg === undefined) throw new ResourceError('ERR_TOKEN_UNSUPPORTED', `${why} and introspection is not configured`);
-    // RFC 6750 §2.1 b64token allows characters a JWS never has; any of them is fine for an opaque token.
-    const k = key ?? hashToken(token);
+    if (!B64TOKEN.test(token)) throw new ResourceError('ERR_TOKEN_MALFORMED', 'not an RFC 6750 b64token');
+    // Keyed by the SHA-256 of the whole token: the map never holds the credential itself.
+    const k = hashToken(token);
     const cached = this.#introspectionCache?.get(k, nowMs);
     if (cached !== undefined) return cached;
     let pending = this.#inflight.get(k);
@@ -480,23 +508,20 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
         throw new ResourceError('ERR_INVALID_REQUEST', 'access_token in the query string is not accepted');
       }
       if (authorization === undefined || authorization === '') throw new ResourceError('ERR_MISSING_TOKEN', 'no Authorization header');
-      const m = AUTHORIZATION.exec(authorization);
-      if (m === null) {
-        const s = /^\s*([A-Za-z]+)/.exec(authorization)?.[1]?.toLowerCase();
-        if (s === 'bearer' || (s === 'dpop' && this.#o.dpop)) {
-          scheme = s === 'bearer' ? 'Bearer' : 'DPoP';
-          throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
-        }
-        throw new ResourceError('ERR_MISSING_TOKEN', 'unsupported Authorization scheme');
-      }
-      // RFC 7235 §2.1: the auth-scheme is case-insensitive.
-      const s = m[1]!.toLowerCase();
-      if (s === 'bearer') scheme = 'Bearer';
-      else if (s === 'dpop' && this.#o.dpop) scheme = 'DPoP';
+      // RFC 7235 §2.1: credentials = auth-scheme [ 1*SP token68 ]; the scheme is case-insensitive.
+      const space = authorization.indexOf(' ');
+      const schemeName = space === 6 && authorization.startsWith('Bearer') ? 'bearer' : (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase();
+      if (schemeName === 'bearer') scheme = 'Bearer';
+      else if (schemeName === 'dpop' && this.#o.dpop) scheme = 'DPoP';
       else throw new ResourceError('ERR_MISSING_TOKEN', 'unsupported Authorization scheme');
+      let start = space;
+      while (start !== -1 && authorization.charCodeAt(start) === 32) start++;
+      const token = start === -1 ? '' : authorization.slice(start);
+      // RFC 6750 §2.1: "Bearer" 1*SP b64token — exactly one token; its characters are checked in #verify.
+      if (token === '') throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
       const dpop = scheme === 'DPoP' ? readHeader(request.headers, 'dpop') : undefined;
       const clientCertificate = request.clientCertificate ?? this.#forwardedCertificate(request.headers);
-      const auth = await this.verify(m[2]!, { scheme, dpopProof: dpop, method: request.method, url: request.url, clientCertificate });
+      const auth = await this.#verify(token, { scheme, dpopProof: dpop, method: request.method, url: request.url, clientCertificate }, true);
       assertScopes(auth.scopes, requirement);
       return { ok: true, auth };
     } catch (err) {

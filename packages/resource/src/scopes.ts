@@ -42,10 +42,28 @@ export function requireAnyScope(...scopes: (string | readonly string[])[]): Scop
 /** Accepts a requirement, a scope string or a list (meaning all-of). */
 export type ScopeInput = ScopeRequirement | string | readonly string[];
 
+// Adapters pass the same string or array on every request: parse each once.
+const parsedStrings = new Map<string, ScopeRequirement>();
+const parsedArrays = new WeakMap<readonly string[], ScopeRequirement>();
+
 export function toRequirement(input: ScopeInput | undefined): ScopeRequirement | undefined {
   if (input === undefined) return undefined;
-  if (typeof input === 'string') return requireScopes(input);
-  if (Array.isArray(input)) return requireScopes(...(input as readonly string[]));
+  if (typeof input === 'string') {
+    let r = parsedStrings.get(input);
+    if (r === undefined) {
+      r = requireScopes(input);
+      if (parsedStrings.size < 1024) parsedStrings.set(input, r);
+    }
+    return r;
+  }
+  if (Array.isArray(input)) {
+    let r = parsedArrays.get(input);
+    if (r === undefined) {
+      r = requireScopes(...(input as readonly string[]));
+      parsedArrays.set(input, r);
+    }
+    return r;
+  }
   return input as ScopeRequirement;
 }
 

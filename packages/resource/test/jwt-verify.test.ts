@@ -138,6 +138,12 @@ describe('JWT access tokens (RFC 9068 §4, RFC 8725)', () => {
       await rejectsWith(rs().verify(tamper(token, { payload: { scope: 'admin' } })), 'ERR_JWS_SIGNATURE_INVALID');
       const last = token.at(-2) === 'A' ? 'B' : 'A';
       await rejectsWith(rs().verify(`${token.slice(0, -2)}${last}${token.at(-1)}`), 'ERR_JWS_SIGNATURE_INVALID');
+      // Non-canonical base64url: flipping the spare low bits of the last character keeps the same bytes.
+      const last2 = token.at(-1)!;
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      const twin = alphabet[alphabet.indexOf(last2) ^ 1]!;
+      assert.deepEqual(Buffer.from(token.split('.')[2]!, 'base64url'), Buffer.from(`${token.split('.')[2]!.slice(0, -1)}${twin}`, 'base64url'));
+      await rejectsWith(rs().verify(`${token.slice(0, -1)}${twin}`), 'ERR_JWS_SIGNATURE_INVALID');
       // A truncated signature must not reach the crypto layer as a "shorter valid" one.
       await rejectsWith(rs().verify(token.slice(0, -4)), 'ERR_JWS_SIGNATURE_INVALID');
     });
