@@ -13,7 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { canPin, freePort, rssOf, cpuSecondsOfTree } from './lib/proc.mjs';
+import { canPin, freePort, rssOf, cpuSecondsOfTree, machineBusySeconds } from './lib/proc.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { runLoad } from './lib/load.mjs';
 import { SCENARIOS, setupScenario, Unsupported } from './lib/scenarios.mjs';
@@ -138,15 +138,19 @@ async function runOnce(sc) {
     target.beforePhase?.(opts.duration, warm.rps);
     const serverCpu0 = cpuSecondsOfTree(target.pid);
     const loadCpu0 = process.cpuUsage();
+    const machine0 = machineBusySeconds();
     const res = await load(opts.duration, 200);
     const loadCpu = process.cpuUsage(loadCpu0);
     const serverCpu = cpuSecondsOfTree(target.pid) - serverCpu0;
+    const machineBusy = machineBusySeconds() - machine0;
     const rssAfter = rssOf(target.pid);
     const cpu = {
       serverCores: serverCpu / res.seconds,
       serverUsPerRequest: res.ok ? (serverCpu * 1e6) / res.ok : NaN,
       loadgenCores: (loadCpu.user + loadCpu.system) / 1e6 / res.seconds,
     };
+    // CPU the rest of the machine (other users of a shared box) took during the run.
+    cpu.otherCores = Math.max(0, machineBusy / res.seconds - cpu.serverCores - cpu.loadgenCores);
     const problems = [];
     for (const [label, r] of [['warm-up', warm], ['run', res]]) {
       if (r.non2xx) problems.push(`${label}: ${r.non2xx} non-2xx`);
@@ -168,6 +172,7 @@ async function runOnce(sc) {
       notes: [
         ...target.notes,
         ...(target.pool?.inline > 100 ? [`${target.pool.inline} assertions signed inline by the load generator`] : []),
+        ...(cpu.otherCores > 0.25 ? [`other processes used ${(cpu.otherCores * 100).toFixed(0)}% of a core during the run: noisy`] : []),
         ...(cpu.loadgenCores > 0.9 ? [`load generator used ${(cpu.loadgenCores * 100).toFixed(0)}% of its core: this rate may be load-generator bound`] : []),
       ],
     };
@@ -197,7 +202,7 @@ for (let round = 0; round < opts.repeats; round++) {
       if (process.env.BENCH_DEBUG) console.log(r.detail);
     } else {
       console.log(`${Math.round(r.rps).toLocaleString('en-US').padStart(8)} req/s  p99 ${r.latency.p99} ms  ` +
-        `server ${r.cpu.serverUsPerRequest.toFixed(0)} µs/req @ ${(r.cpu.serverCores * 100).toFixed(0)}% CPU, loadgen ${(r.cpu.loadgenCores * 100).toFixed(0)}%  ${r.valid ? 'ok' : `INVALID ${r.problems.join('; ').slice(0, 200)}`}`);
+        `server ${r.cpu.serverUsPerRequest.toFixed(0)} µs/req @ ${(r.cpu.serverCores * 100).toFixed(0)}% CPU, loadgen ${(r.cpu.loadgenCores * 100).toFixed(0)}%, others ${(r.cpu.otherCores * 100).toFixed(0)}%  ${r.valid ? 'ok' : `INVALID ${r.problems.join('; ').slice(0, 200)}`}`);
     }
   }
 }

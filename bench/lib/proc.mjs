@@ -155,3 +155,16 @@ export function cpuSecondsOfTree(pid) {
   }
   return found ? total : null;
 }
+
+/** Busy CPU seconds of the whole machine so far (all cores, from /proc/stat), or null. */
+export function machineBusySeconds() {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait
+    const busy = f.reduce((a, b) => a + b, 0) - f[3] - (f[4] ?? 0);
+    return busy / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
