@@ -20,6 +20,7 @@ export {
   type TokenClientOptions,
   type TokenRequestOptions,
   type TokenClientEvent,
+  type SharedTokenCache,
 } from './token-client.js';
 export { DPoPSigner, type DPoPKeyInput } from './dpop.js';
 export { discoveryUrls, type AuthorizationServerMetadata } from './discovery.js';

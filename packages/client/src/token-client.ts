@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { authenticatedFetch } from './authenticated-fetch.js';
 import { applyClientAuthentication, CLIENT_AUTHENTICATION_METHODS, type ClientAuthentication } from './auth-methods.js';
@@ -76,7 +77,20 @@ export type TokenClientEvent =
       status: number | undefined;
     }
   | { type: 'dpop_nonce'; origin: string }
-  | { type: 'discovery'; issuer: string; durationMs: number };
+  | { type: 'discovery'; issuer: string; durationMs: number }
+  | { type: 'shared_cache_hit'; cacheKey: string }
+  | { type: 'shared_cache_error'; operation: 'get' | 'set'; error: unknown };
+
+/**
+ * A cache shared by several processes (Redis, memcached, …), so a horizontally scaled service
+ * fetches one token per key instead of one per instance. Values are opaque strings; `ttlSeconds`
+ * is how long the value is useful. Protect the store as you protect the client secret: it holds
+ * bearer tokens. Errors it throws are reported (`shared_cache_error`) and otherwise ignored.
+ */
+export interface SharedTokenCache {
+  get(key: string): Promise<string | null | undefined>;
+  set(key: string, value: string, ttlSeconds: number): Promise<unknown>;
+}
 
 /** Options of {@link TokenClient}. Validated once, in the constructor. */
 export interface TokenClientOptions {
@@ -118,6 +132,8 @@ export interface TokenClientOptions {
   maxCacheEntries?: number;
   /** Receives {@link TokenClientEvent}s. Exceptions thrown by it are swallowed. */
   onEvent?: (event: TokenClientEvent) => void;
+  /** Cross-process token cache (see {@link SharedTokenCache}). Not allowed with DPoP: tokens are bound to this process's key. */
+  sharedCache?: SharedTokenCache;
 }
 
 interface CacheEntry {
@@ -133,6 +149,8 @@ interface CacheEntry {
   failures: number;
   lastError: LatchkeyClientError | undefined;
   blockedUntil: number;
+  /** The last token an API rejected (see invalidate): never taken back from the shared cache. */
+  rejected: string | undefined;
 }
 
 const NEVER_RETRY = new Set(['invalid_client', 'invalid_scope', 'invalid_request', 'unauthorized_client', 'invalid_grant', 'unsupported_grant_type', 'invalid_target']);
@@ -222,6 +240,8 @@ export class TokenClient {
   private readonly keyMemo = new Map<string, string>();
   private readonly staticTokenEndpoint: string | undefined;
   private readonly dpopEnabled: boolean;
+  private readonly sharedCache: SharedTokenCache | undefined;
+  private readonly sharedKeyPrefix: string;
   private dpopSigner: Promise<DPoPSigner> | undefined;
   private metadataValue: AuthorizationServerMetadata | undefined;
   private metadataFetchedAt = 0;
@@ -277,6 +297,21 @@ export class TokenClient {
     this.useMtls = options.useMtlsEndpointAliases ?? (auth.method === 'tls_client_auth' || auth.method === 'self_signed_tls_client_auth');
     this.maxEntries = positive('maxCacheEntries', options.maxCacheEntries, 100, false);
     this.onEvent = options.onEvent;
+    if (options.sharedCache !== undefined) {
+      const sc = options.sharedCache;
+      if (!sc || typeof sc.get !== 'function' || typeof sc.set !== 'function') {
+        throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'sharedCache must have get(key) and set(key, value, ttlSeconds)');
+      }
+      if (options.dpop !== undefined && options.dpop !== false) {
+        throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'sharedCache cannot be used with DPoP: DPoP tokens are bound to this process\'s key');
+      }
+    }
+    this.sharedCache = options.sharedCache;
+    // Shared keys name the server, the client and the method, so two clients never share a token.
+    this.sharedKeyPrefix = `latchkey-client:${createHash('sha256')
+      .update(JSON.stringify([issuer ?? '', tokenEndpoint ?? '', auth.method, auth.clientId, options.tokenParams ?? {}]))
+      .digest('base64url')
+      .slice(0, 22)}:`;
     const dpop = options.dpop;
     if (dpop instanceof DPoPSigner) this.dpopSigner = Promise.resolve(dpop);
     else if (dpop === true) this.dpopSigner = undefined; // generated lazily on first use
@@ -321,6 +356,7 @@ export class TokenClient {
   invalidate(accessToken: string): void {
     for (const entry of this.entries.values()) {
       if (entry.token !== undefined && entry.token.accessToken === accessToken) {
+        entry.rejected = accessToken;
         entry.token = undefined;
         entry.resolved = undefined;
         entry.refreshAt = 0;
@@ -451,6 +487,7 @@ export class TokenClient {
         failures: 0,
         lastError: undefined,
         blockedUntil: 0,
+        rejected: undefined,
       };
       if (this.entries.size >= this.maxEntries) {
         const oldest = this.entries.keys().next().value;
@@ -485,7 +522,7 @@ export class TokenClient {
 
   private startFetch(entry: CacheEntry, background: boolean): Promise<AccessToken> {
     const started = Date.now();
-    const promise = this.requestToken(entry.scope, entry.resources).then(
+    const promise = this.obtain(entry).then(
       (token) => {
         entry.inflight = undefined;
         this.store(entry, token);
@@ -528,16 +565,22 @@ export class TokenClient {
     return promise;
   }
 
-  private store(entry: CacheEntry, token: AccessToken): void {
-    const lifetime = Math.max(0, token.expiresAt - (token as InternalToken)[sentAtSymbol]);
+  /** When a token stops being handed out, and when its refresh should start (with jitter). */
+  private schedule(token: AccessToken): { usableUntil: number; refreshAt: number } {
+    const sentAt = (token as InternalToken)[sentAtSymbol];
+    const lifetime = Math.max(0, token.expiresAt - sentAt);
     const margin = Math.min(this.expiryMarginMs, lifetime * 0.25);
     const usableUntil = token.expiresAt - margin;
     const window = Math.min(this.refreshAheadMs, lifetime * 0.5);
-    const sentAt = (token as InternalToken)[sentAtSymbol];
+    return { usableUntil, refreshAt: Math.max(sentAt, usableUntil - window - Math.random() * this.refreshJitter * window) };
+  }
+
+  private store(entry: CacheEntry, token: AccessToken): void {
+    const { usableUntil, refreshAt } = this.schedule(token);
     entry.token = token;
     entry.resolved = Promise.resolve(token);
     entry.usableUntil = usableUntil;
-    entry.refreshAt = Math.max(sentAt, usableUntil - window - Math.random() * this.refreshJitter * window);
+    entry.refreshAt = refreshAt;
     entry.failures = 0;
     entry.lastError = undefined;
     entry.blockedUntil = 0;
@@ -575,6 +618,33 @@ export class TokenClient {
         await sleep(delay);
       }
     }
+  }
+
+  /** A token from the shared cache when another instance already has a fresher one, else from the server. */
+  private async obtain(entry: CacheEntry): Promise<AccessToken> {
+    const shared = this.sharedCache;
+    if (shared === undefined) return this.requestToken(entry.scope, entry.resources);
+    const sharedKey = this.sharedKeyPrefix + entry.key;
+    let cached: AccessToken | undefined;
+    try {
+      cached = deserialiseToken(await shared.get(sharedKey));
+    } catch (error) {
+      this.emit({ type: 'shared_cache_error', operation: 'get', error });
+    }
+    // Take it only if it is not the token we are replacing and it is not yet due for refresh here.
+    if (cached !== undefined && cached.accessToken !== entry.token?.accessToken && cached.accessToken !== entry.rejected) {
+      const { refreshAt } = this.schedule(cached);
+      if (Date.now() < refreshAt) {
+        this.emit({ type: 'shared_cache_hit', cacheKey: entry.key });
+        return cached;
+      }
+    }
+    const token = await this.requestToken(entry.scope, entry.resources);
+    const ttl = Math.floor((token.expiresAt - Date.now()) / 1000);
+    if (ttl > 0) {
+      shared.set(sharedKey, serialiseToken(token), ttl).then(undefined, (error: unknown) => this.emit({ type: 'shared_cache_error', operation: 'set', error }));
+    }
+    return token;
   }
 
   private async requestToken(scope: string | undefined, resources: readonly string[]): Promise<AccessToken> {
@@ -663,17 +733,48 @@ function parseTokenResponse(
     }
   }
   const lifetimeMs = (expiresIn ?? defaultExpiresIn) * 1000;
+  // Counted from when the request was sent, less up to 1 s: servers that count in whole seconds
+  // (JWT iat/exp are NumericDate) may have truncated the issue time.
+  const expiresAt = sentAt + lifetimeMs - Math.min(1000, lifetimeMs / 4);
+  return makeToken(body, tokenType, expiresAt, sentAt, typeof body.scope === 'string' ? body.scope : requestedScope);
+}
+
+function makeToken(
+  body: Record<string, unknown>,
+  tokenType: 'Bearer' | 'DPoP',
+  expiresAt: number,
+  sentAt: number,
+  scope: string | undefined,
+): AccessToken {
   const token = {
-    accessToken: body.access_token,
+    accessToken: body.access_token as string,
     tokenType,
-    // Counted from when the request was sent, less up to 1 s: servers that count in whole seconds
-    // (JWT iat/exp are NumericDate) may have truncated the issue time.
-    expiresAt: sentAt + lifetimeMs - Math.min(1000, lifetimeMs / 4),
-    scope: typeof body.scope === 'string' ? body.scope : requestedScope,
+    expiresAt,
+    scope,
     response: Object.freeze({ ...body }),
   } as InternalToken;
   Object.defineProperty(token, sentAtSymbol, { value: sentAt, enumerable: false });
   return Object.freeze(token);
+}
+
+function serialiseToken(token: AccessToken): string {
+  return JSON.stringify({ v: 1, response: token.response, scope: token.scope, expiresAt: token.expiresAt, sentAt: (token as InternalToken)[sentAtSymbol] });
+}
+
+/** Parses a shared-cache value; anything malformed or expired is treated as a miss. */
+function deserialiseToken(value: string | null | undefined): AccessToken | undefined {
+  if (typeof value !== 'string' || value.length > 1024 * 1024) return undefined;
+  let v: { v?: unknown; response?: Record<string, unknown>; scope?: unknown; expiresAt?: unknown; sentAt?: unknown };
+  try {
+    v = JSON.parse(value) as typeof v;
+  } catch {
+    return undefined;
+  }
+  const r = v?.response;
+  if (v?.v !== 1 || !r || typeof r !== 'object' || typeof r.access_token !== 'string' || r.access_token.length === 0) return undefined;
+  if (typeof v.expiresAt !== 'number' || typeof v.sentAt !== 'number' || v.expiresAt <= Date.now() || v.sentAt > v.expiresAt) return undefined;
+  if (typeof r.token_type !== 'string' || r.token_type.toLowerCase() !== 'bearer') return undefined;
+  return makeToken(r, 'Bearer', v.expiresAt, v.sentAt, typeof v.scope === 'string' ? v.scope : undefined);
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
