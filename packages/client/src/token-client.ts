@@ -69,7 +69,7 @@ export type TokenClientEvent =
     }
   | {
       type: 'retry';
-      endpoint: 'token' | 'discovery' | 'resource';
+      endpoint: 'token' | 'discovery';
       /** 1 for the first retry. */
       attempt: number;
       delayMs: number;
@@ -526,7 +526,7 @@ export class TokenClient {
       (token) => {
         entry.inflight = undefined;
         this.store(entry, token);
-        this.emit({
+        if (!fromSharedCache.has(token)) this.emit({
           type: 'token_fetched',
           cacheKey: entry.key,
           background,
@@ -636,6 +636,7 @@ export class TokenClient {
       const { refreshAt } = this.schedule(cached);
       if (Date.now() < refreshAt) {
         this.emit({ type: 'shared_cache_hit', cacheKey: entry.key });
+        fromSharedCache.add(cached);
         return cached;
       }
     }
@@ -692,6 +693,8 @@ function markFinal(err: LatchkeyClientError): LatchkeyClientError {
 }
 
 const sentAtSymbol = Symbol('latchkey.sentAt');
+/** Tokens taken from the shared cache (reported as shared_cache_hit, not token_fetched). */
+const fromSharedCache = new WeakSet<AccessToken>();
 type InternalToken = AccessToken & { [sentAtSymbol]: number };
 
 function parseTokenResponse(

@@ -32,6 +32,7 @@ test('ten instances sharing a Redis cache make one token request', async (t) => 
   for (const g of got) assert.equal(g.accessToken, token.accessToken);
   assert.equal(as.requests.length, 1);
   assert.equal(events.filter((e) => e.type === 'shared_cache_hit').length, 9);
+  assert.equal(events.filter((e) => e.type === 'token_fetched').length, 1, 'token_fetched only for the server fetch');
   // The value in Redis expires with the token.
   const keys = await redis.keys(`${ns}*`);
   assert.equal(keys.length, 1);
