@@ -7,3 +7,4 @@ import './client-auth/jwt-assertion.js';
 import './client-auth/mtls.js';
 import './tokens/dpop.js';
 import './protocol/register.js';
+import './console/console-routes.js';

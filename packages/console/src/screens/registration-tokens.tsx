@@ -1,0 +1,91 @@
+import { useEffect, useState } from 'preact/hooks';
+import { admin } from '../api.js';
+import { ErrorBox, Field, iso, SecretOnce } from '../components.js';
+
+interface Tok {
+  id: string;
+  scope: string | null;
+  created_at: string;
+  expires_at: string | null;
+  created_by: string;
+  expired: boolean;
+  token?: string;
+}
+
+/** RFC 7591 initial access tokens: create (shown once), list, delete. */
+export function RegistrationTokens() {
+  const [list, setList] = useState<Tok[] | null>(null);
+  const [scope, setScope] = useState('');
+  const [ttl, setTtl] = useState('86400');
+  const [created, setCreated] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = () => admin<{ registration_tokens: Tok[] }>('GET', '/registration-tokens').then((r) => setList(r.registration_tokens), setError);
+  useEffect(() => {
+    void load();
+  }, []);
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const t = await admin<Tok>('POST', '/registration-tokens', { ...(scope.trim() ? { scope: scope.trim() } : {}), ttl: /^\d+$/.test(ttl) ? Number(ttl) : ttl });
+      setCreated(t.token!);
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <section>
+      <h2>Dynamic registration</h2>
+      <p class="muted">
+        Services register themselves at <code>POST /oauth2/register</code> (RFC 7591) with an initial access token made here. The token's scope caps what they may ask for; without a cap, any
+        scope except <code>latchkey:*</code>.
+      </p>
+      <form onSubmit={create} class="form">
+        <Field label="Scope cap">
+          <input value={scope} onInput={(e) => setScope(e.currentTarget.value)} placeholder="e.g. reports:read" />
+        </Field>
+        <Field label="Lifetime (s)">
+          <input value={ttl} inputMode="numeric" onInput={(e) => setTtl(e.currentTarget.value)} />
+        </Field>
+        <div class="actions">
+          <button type="submit">Create initial access token</button>
+        </div>
+      </form>
+      <ErrorBox error={error} />
+      {created && <SecretOnce secret={created} label="Initial access token" />}
+      {list && (
+        <table>
+          <thead>
+            <tr>
+              <th>Id</th>
+              <th>Scope cap</th>
+              <th>Expires</th>
+              <th>Created by</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((t) => (
+              <tr key={t.id}>
+                <td>
+                  <code>{t.id.slice(0, 12)}…</code>
+                </td>
+                <td>{t.scope ?? <span class="muted">any (not latchkey:*)</span>}</td>
+                <td>{t.expired ? <span class="badge off">expired</span> : iso(t.expires_at)}</td>
+                <td>
+                  <code>{t.created_by}</code>
+                </td>
+                <td>
+                  <button class="link" onClick={() => admin('DELETE', `/registration-tokens/${t.id}`).then(load, setError)}>
+                    delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

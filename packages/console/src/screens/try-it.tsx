@@ -1,0 +1,184 @@
+import { useEffect, useState } from 'preact/hooks';
+import { admin, decodeJwtPart, recentSecrets, type Client } from '../api.js';
+import { ErrorBox, Field } from '../components.js';
+
+interface Exchange {
+  request: string;
+  status: number;
+  statusText: string;
+  responseHeaders: [string, string][];
+  body: any;
+}
+
+const formEncode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+
+function httpText(status: number, statusText: string, headers: [string, string][], body: string) {
+  return `HTTP/1.1 ${status} ${statusText}\n${headers.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${body}`;
+}
+
+const SHOWN_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'retry-after'];
+
+/**
+ * "Try it": the client credentials exchange of RFC 6749 §4.4, made by this browser tab against the
+ * real token endpoint, shown step by step — request, response, decoded token, a call to a protected API.
+ */
+export function TryIt({ preselect }: { preselect?: string | undefined }) {
+  const [clients, setClients] = useState<Client[]>([]);
+  const [clientId, setClientId] = useState(preselect ?? '');
+  const [secret, setSecret] = useState(preselect ? (recentSecrets.get(preselect) ?? '') : '');
+  const [scope, setScope] = useState('');
+  const [resource, setResource] = useState('');
+  const [tokenStep, setTokenStep] = useState<Exchange | null>(null);
+  const [apiStep, setApiStep] = useState<Exchange | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    admin<{ clients: Client[] }>('GET', '/clients?limit=500').then((r) => setClients(r.clients), setError);
+  }, []);
+  const client = clients.find((c) => c.client_id === clientId);
+  const method = client?.token_endpoint_auth_method;
+  const supported = method === 'client_secret_basic' || method === 'client_secret_post';
+
+  const run = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setTokenStep(null);
+    setApiStep(null);
+    if (!client) return;
+    const params: [string, string][] = [['grant_type', 'client_credentials']];
+    if (scope.trim()) params.push(['scope', scope.trim()]);
+    if (resource.trim()) params.push(['resource', resource.trim()]);
+    const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    if (method === 'client_secret_post') {
+      params.push(['client_id', client.client_id], ['client_secret', secret]);
+    } else {
+      // RFC 6749 §2.3.1: form-url-encode id and secret, then Basic (base64 of "id:secret").
+      headers.Authorization = 'Basic ' + btoa(`${formEncode(client.client_id)}:${formEncode(secret)}`);
+    }
+    const body = params.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
+    const request = `POST /oauth2/token HTTP/1.1\nHost: ${location.host}\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n')}\n\n${body}`;
+    try {
+      const res = await fetch('/oauth2/token', { method: 'POST', headers, body, credentials: 'omit' });
+      const json = await res.json().catch(() => undefined);
+      const shown = [...res.headers].filter(([k]) => SHOWN_HEADERS.includes(k));
+      setTokenStep({ request, status: res.status, statusText: res.statusText, responseHeaders: shown, body: json });
+      if (res.ok && json?.access_token) {
+        const api = await fetch('/console/api/try/resource', { headers: { Authorization: `${json.token_type === 'DPoP' ? 'DPoP' : 'Bearer'} ${json.access_token}` }, credentials: 'same-origin' });
+        const apiBody = await api.json().catch(() => undefined);
+        setApiStep({
+          request: `GET /console/api/try/resource HTTP/1.1\nHost: ${location.host}\nAuthorization: Bearer ${json.access_token}`,
+          status: api.status,
+          statusText: api.statusText,
+          responseHeaders: [...api.headers].filter(([k]) => SHOWN_HEADERS.includes(k)),
+          body: apiBody,
+        });
+      }
+    } catch (err) {
+      setError(err);
+    }
+  };
+
+  const token: string | undefined = tokenStep?.body?.access_token;
+  let decoded: { header: unknown; claims: any } | null = null;
+  if (token && token.split('.').length === 3) {
+    try {
+      const [h, p] = token.split('.');
+      decoded = { header: decodeJwtPart(h!), claims: decodeJwtPart(p!) };
+    } catch {
+      decoded = null;
+    }
+  }
+  const aud = decoded ? (Array.isArray(decoded.claims.aud) ? decoded.claims.aud[0] : decoded.claims.aud) : client?.audience[0];
+
+  return (
+    <section>
+      <h2>Try it: the client credentials grant</h2>
+      <form onSubmit={run} class="form">
+        <Field label="Client">
+          <select
+            value={clientId}
+            data-testid="try-client"
+            onChange={(e) => {
+              const id = e.currentTarget.value;
+              setClientId(id);
+              setSecret(recentSecrets.get(id) ?? '');
+            }}
+          >
+            <option value="">— choose a client —</option>
+            {clients.map((c) => (
+              <option key={c.client_id} value={c.client_id}>
+                {c.client_name} ({c.client_id})
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="Client secret" hint="kept in this tab only; paste the secret you copied">
+          <input type="password" value={secret} data-testid="try-secret" onInput={(e) => setSecret(e.currentTarget.value)} />
+        </Field>
+        <Field label="scope" hint={client ? `allowed: ${client.scope || 'none'}` : 'optional'}>
+          <input value={scope} onInput={(e) => setScope(e.currentTarget.value)} />
+        </Field>
+        <Field label="resource" hint={client?.audience.length ? `allowed: ${client.audience.join(', ')}` : 'optional (RFC 8707)'}>
+          <input value={resource} onInput={(e) => setResource(e.currentTarget.value)} />
+        </Field>
+        {client && !supported && <p class="error">The try-it panel speaks client_secret_basic and client_secret_post; this client uses {method}.</p>}
+        <div class="actions">
+          <button type="submit" disabled={!client || !supported || !secret} data-testid="try-run">
+            Request a token
+          </button>
+        </div>
+      </form>
+      <ErrorBox error={error} />
+      {tokenStep && (
+        <ol class="steps" data-testid="try-steps">
+          <li>
+            <h3>1. The token request</h3>
+            <pre data-testid="try-request">{tokenStep.request}</pre>
+          </li>
+          <li>
+            <h3>2. The response</h3>
+            <pre data-testid="try-response">{httpText(tokenStep.status, tokenStep.statusText, tokenStep.responseHeaders, JSON.stringify(tokenStep.body, null, 2))}</pre>
+          </li>
+          {token && (
+            <li>
+              <h3>3. The access token</h3>
+              {decoded ? (
+                <div class="diff">
+                  <div>
+                    <h4>Header</h4>
+                    <pre data-testid="try-header">{JSON.stringify(decoded.header, null, 2)}</pre>
+                  </div>
+                  <div>
+                    <h4>Claims</h4>
+                    <pre data-testid="try-claims">{JSON.stringify(decoded.claims, null, 2)}</pre>
+                    <p class="muted">
+                      issued {new Date(decoded.claims.iat * 1000).toISOString()}, expires {new Date(decoded.claims.exp * 1000).toISOString()}
+                    </p>
+                  </div>
+                </div>
+              ) : (
+                <p>An opaque reference token: it carries no claims; resource servers check it by introspection (RFC 7662).</p>
+              )}
+            </li>
+          )}
+          {apiStep && (
+            <li>
+              <h3>4. Calling a protected API with it</h3>
+              <p class="muted">A demo resource on this server that checks the token like a resource server would (signature against the JWKS, typ, iss, exp, revocation).</p>
+              <pre data-testid="try-api-request">{apiStep.request}</pre>
+              <pre data-testid="try-api-response">{httpText(apiStep.status, apiStep.statusText, apiStep.responseHeaders, JSON.stringify(apiStep.body, null, 2))}</pre>
+              {aud && (
+                <>
+                  <p class="muted">Your own API ({aud}) gets the same header:</p>
+                  <pre>{`curl -H "Authorization: Bearer $ACCESS_TOKEN" ${aud}`}</pre>
+                </>
+              )}
+            </li>
+          )}
+        </ol>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,293 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateAdmin, bearerToken } from '../admin/admin-auth.js';
+import { ADMIN_PREFIX, CONSOLE_MARK } from '../admin/admin-api.js';
+import { ADMIN_SCOPE_NAME } from '../admin/scopes.js';
+import { OAuthError, StoreUnavailableError } from '../errors.js';
+import { routeInstallers } from '../http/server.js';
+import { tokenEndpoint } from '../protocol/token.js';
+import type { Services } from '../services.js';
+import { errSummary } from '../services.js';
+import { opaqueTokenHash } from '../tokens/mint.js';
+import { verifyOwnToken } from '../tokens/verify-own.js';
+import { readCookie, safeEqual, SessionStore } from './sessions.js';
+
+/**
+ * Strict Content-Security-Policy for the console (no inline script or style, no eval, no framing,
+ * same-origin fetches only). The Vite build emits external files only (packages/console/vite.config.ts).
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS = {
+  'content-security-policy': CONSOLE_CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json; charset=utf-8',
+};
+
+/** Where the built console lives: packages/console/dist (same relative path from src/ and dist/). */
+export function consoleDir(): string {
+  return process.env.LATCHKEY_CONSOLE_DIR ?? fileURLToPath(new URL('../../../console/dist/', import.meta.url));
+}
+
+function loadStatic(dir: string): Map<string, { body: Buffer; type: string }> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  if (!existsSync(join(dir, 'index.html'))) return files;
+  files.set('/', { body: readFileSync(join(dir, 'index.html')), type: TYPES['.html']! });
+  const assets = join(dir, 'assets');
+  if (existsSync(assets)) {
+    for (const f of readdirSync(assets)) {
+      const type = TYPES[extname(f)];
+      if (type && /^[A-Za-z0-9._-]+$/.test(f)) files.set(`/assets/${f}`, { body: readFileSync(join(assets, f)), type });
+    }
+  }
+  return files;
+}
+
+export const CONSOLE_API = '/console/api';
+
+const json = (reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) =>
+  reply
+    .code(status)
+    .headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers })
+    .send(body === undefined ? '' : JSON.stringify(body));
+
+const fail = (reply: FastifyReply, status: number, error: string, description: string) => json(reply, status, { error, error_description: description });
+
+/**
+ * The web console (SPEC §3 `GET /`): static files built by Vite, and a small same-origin API.
+ *
+ * - Sign-in: the browser posts admin client credentials once; the server runs the client credentials
+ *   grant in-process (the same token endpoint code, rate limits included), checks that the token
+ *   opens the admin API, and keeps it in a server-side session. The browser only gets an HttpOnly,
+ *   SameSite=Strict cookie (Secure under https) holding a random session id — never the token.
+ * - CSRF: every state-changing console call must carry the session's synchronizer token in
+ *   X-CSRF-Token, and a cross-site Origin / Sec-Fetch-Site is refused outright.
+ * - `/console/api/admin/*` forwards to `/admin/v1/*` with the session's Bearer token, so the console
+ *   obeys exactly the admin API's rules (and its audit entries say `console:`).
+ * - `/console/api/try/resource` is a demo protected API for the "try it" panel.
+ *
+ * All hooks are route-level; nothing here runs for the token endpoint.
+ */
+export async function installConsole(app: FastifyInstance, s: Services): Promise<void> {
+  const sessions = new SessionStore();
+  const secure = s.config.issuer.startsWith('https:');
+  const cookieName = secure ? '__Host-lk_console' : 'lk_console';
+  const issuerOrigin = new URL(s.config.issuer).origin;
+  let files = loadStatic(consoleDir());
+
+  const cookie = (value: string, maxAgeSeconds: number) =>
+    `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
+
+  // ---- static files ----
+  const serve = (path: string) => (_req: FastifyRequest, reply: FastifyReply) => {
+    if (files.size === 0) files = loadStatic(consoleDir());
+    const f = files.get(path);
+    if (!f) {
+      if (path === '/') {
+        return reply
+          .code(503)
+          .headers({ 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS })
+          .send('The Latchkey console is not built. Run `npm run build` (it builds packages/console).\n');
+      }
+      return fail(reply, 404, 'not_found', 'no such file');
+    }
+    return reply
+      .code(200)
+      .headers({
+        'content-type': f.type,
+        // Hashed asset names never change content; the page itself is always revalidated.
+        'cache-control': path === '/' ? 'no-cache' : 'public, max-age=31536000, immutable',
+        ...SECURITY_HEADERS,
+      })
+      .send(f.body);
+  };
+  app.get('/', serve('/'));
+  app.get('/assets/:file', (req, reply) => serve(`/assets/${(req.params as { file: string }).file}`)(req, reply));
+
+  // ---- CSRF and session checks (route-level) ----
+  /** Refuses cross-site requests by their Fetch Metadata / Origin headers (browsers always send one of them on cross-site POSTs). */
+  const sameOrigin = (req: FastifyRequest): boolean => {
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== issuerOrigin) return false;
+    return true;
+  };
+  const session = (req: FastifyRequest) => sessions.get(readCookie(req.headers.cookie, cookieName));
+  const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+  /** Session + (for unsafe methods) same-origin and the synchronizer token; replies and returns undefined on failure. */
+  const guard = (req: FastifyRequest, reply: FastifyReply) => {
+    if (UNSAFE.has(req.method) && !sameOrigin(req)) {
+      void fail(reply, 403, 'access_denied', 'cross-site request refused');
+      return undefined;
+    }
+    const sess = session(req);
+    if (!sess) {
+      void fail(reply, 401, 'login_required', 'sign in to the console');
+      return undefined;
+    }
+    if (UNSAFE.has(req.method)) {
+      const t = req.headers['x-csrf-token'];
+      if (typeof t !== 'string' || !safeEqual(t, sess.csrf)) {
+        void fail(reply, 403, 'access_denied', 'missing or wrong CSRF token');
+        return undefined;
+      }
+    }
+    return sess;
+  };
+
+  // ---- session ----
+  app.post(`${CONSOLE_API}/session`, async (req, reply) => {
+    // Login CSRF: a cross-site page must not sign a victim in as the attacker's admin client.
+    if (!sameOrigin(req)) return fail(reply, 403, 'access_denied', 'cross-site request refused');
+    const b = req.body as { client_id?: unknown; client_secret?: unknown } | undefined;
+    if (!b || typeof b !== 'object' || typeof b.client_id !== 'string' || typeof b.client_secret !== 'string' || !b.client_id || !b.client_secret) {
+      return json(reply, 400, { error: 'invalid_request', error_description: 'client_id and client_secret are required (JSON)', field: !b || typeof b !== 'object' || !b.client_id ? 'client_id' : 'client_secret' });
+    }
+    if (b.client_id.length > 256 || b.client_secret.length > 512) return fail(reply, 401, 'invalid_client', 'client authentication failed');
+    // The console's own client-credentials exchange, through the real token endpoint code.
+    const usePost = s.clients.get(b.client_id)?.record.token_endpoint_auth_method === 'client_secret_post';
+    const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+    const form = `grant_type=client_credentials&scope=${enc(ADMIN_SCOPE_NAME)}` + (usePost ? `&client_id=${enc(b.client_id)}&client_secret=${enc(b.client_secret)}` : '');
+    const res = await tokenEndpoint(
+      {
+        method: 'POST',
+        url: `${s.config.issuer}/oauth2/token`,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(usePost ? {} : { authorization: 'Basic ' + Buffer.from(`${enc(b.client_id)}:${enc(b.client_secret)}`).toString('base64') }),
+        },
+        rawBody: form,
+        remoteAddress: req.ip,
+      },
+      s,
+    );
+    if (res.status !== 200) {
+      const e = JSON.parse(res.body) as { error: string; error_description: string };
+      // invalid_scope: valid credentials of a client that may not have latchkey:admin.
+      if (e.error === 'invalid_scope') return fail(reply, 403, 'access_denied', 'this client is not allowed the latchkey:admin scope');
+      const retry = res.headers['retry-after'];
+      return json(reply, res.status, e, retry ? { 'retry-after': retry } : {});
+    }
+    const { access_token, expires_in } = JSON.parse(res.body) as { access_token: string; expires_in: number };
+    try {
+      // The token must actually open the admin API (audience = issuer, not sender-constrained, …).
+      await authenticateAdmin(s, `Bearer ${access_token}`, undefined);
+    } catch (e) {
+      if (e instanceof OAuthError) return fail(reply, 403, 'access_denied', `this client's tokens do not open the admin API (${e.description}); give it the issuer as audience`);
+      throw e;
+    }
+    const sess = sessions.create(b.client_id, access_token, Date.now() + expires_in * 1000);
+    return json(reply, 201, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString() }, { 'set-cookie': cookie(sess.id, expires_in) });
+  });
+
+  app.get(`${CONSOLE_API}/session`, (req, reply) => {
+    const sess = session(req);
+    if (!sess) return fail(reply, 401, 'login_required', 'sign in to the console');
+    return json(reply, 200, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString(), issuer: s.config.issuer });
+  });
+
+  app.delete(`${CONSOLE_API}/session`, (req, reply) => {
+    const sess = guard(req, reply);
+    if (!sess) return reply;
+    sessions.delete(sess.id);
+    return json(reply, 204, undefined, { 'set-cookie': cookie('', 0) });
+  });
+
+  // ---- the admin API, on behalf of the session ----
+  const forward = async (req: FastifyRequest, reply: FastifyReply) => {
+    const sess = guard(req, reply);
+    if (!sess) return reply;
+    const rest = req.url.slice(`${CONSOLE_API}/admin`.length);
+    const hasBody = req.body !== undefined && req.body !== null && req.body !== '';
+    const res = await app.inject({
+      method: req.method as 'GET',
+      url: `${ADMIN_PREFIX}${rest}`,
+      headers: {
+        authorization: `Bearer ${sess.accessToken}`,
+        'x-latchkey-console': CONSOLE_MARK,
+        ...(hasBody ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(hasBody ? { payload: typeof req.body === 'string' ? req.body : JSON.stringify(req.body) } : {}),
+    });
+    if (res.statusCode === 401) sessions.delete(sess.id); // token expired, revoked or client disabled: sign in again
+    const headers: Record<string, string> = {};
+    for (const h of ['location', 'allow', 'retry-after']) {
+      const v = res.headers[h];
+      if (typeof v === 'string') headers[h] = v;
+    }
+    return reply
+      .code(res.statusCode)
+      .headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers })
+      .send(res.body);
+  };
+  app.route({ method: ['GET', 'POST', 'PATCH', 'DELETE'], url: `${CONSOLE_API}/admin/*`, handler: forward });
+
+  // ---- "try it": a demo protected API that checks a token the way a resource server would ----
+  app.get(`${CONSOLE_API}/try/resource`, async (req, reply) => {
+    // Only for signed-in console users (it is not a public token-checking oracle).
+    if (!session(req)) return fail(reply, 401, 'login_required', 'sign in to the console');
+    const challenge = (error: string, description: string) =>
+      json(reply, 401, { error, error_description: description }, { 'www-authenticate': `Bearer realm="latchkey-demo", error="${error}", error_description="${description}"` });
+    let token: string | undefined;
+    try {
+      token = bearerToken(req.headers.authorization, req.headers.dpop, 'latchkey-demo');
+    } catch (e) {
+      return challenge('invalid_token', (e as OAuthError).description);
+    }
+    if (!token) return reply.code(401).headers({ 'www-authenticate': 'Bearer realm="latchkey-demo"', 'cache-control': 'no-store', ...SECURITY_HEADERS }).send('');
+    try {
+      let claims: { client_id: string; scope: string; aud: string | string[]; exp: number; jti: string };
+      if (token.startsWith('lko_')) {
+        const rec = await s.store.getOpaqueToken(opaqueTokenHash(token));
+        if (!rec || rec.exp <= Date.now() / 1000) return challenge('invalid_token', 'the access token is not valid');
+        claims = { client_id: rec.client_id, scope: rec.scope, aud: rec.aud.length === 1 ? rec.aud[0]! : rec.aud, exp: rec.exp, jti: rec.jti };
+      } else {
+        const r = await verifyOwnToken(token, s.keyring, s.config.issuer);
+        if (!r.ok || s.revocations.has(r.claims.jti)) return challenge('invalid_token', 'the access token is not valid');
+        claims = { client_id: r.claims.client_id, scope: r.claims.scope ?? '', aud: r.claims.aud, exp: r.claims.exp, jti: r.claims.jti };
+      }
+      return json(reply, 200, {
+        message: `hello, ${claims.client_id}`,
+        checked: ['signature (issuer JWKS)', 'typ at+jwt', 'iss', 'exp', 'not revoked'],
+        client_id: claims.client_id,
+        scope: claims.scope,
+        aud: claims.aud,
+        expires_in: claims.exp - Math.floor(Date.now() / 1000),
+      });
+    } catch (e) {
+      if (e instanceof StoreUnavailableError) return fail(reply, 503, 'temporarily_unavailable', 'the store is unavailable');
+      s.log.error({ err: errSummary(e) }, 'console try-it error');
+      return fail(reply, 500, 'server_error', 'internal error');
+    }
+  });
+}
+
+routeInstallers.push(installConsole);
