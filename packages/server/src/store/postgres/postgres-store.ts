@@ -28,8 +28,10 @@ export class PostgresStore extends KyselyStore {
       query_timeout: 6000,
       types,
     });
-    // An idle client losing its connection must not crash the process.
+    // A client losing its connection must not crash the process: idle ones report through the pool,
+    // checked-out ones emit on themselves (pg emits 'error' even when a query also rejects).
     this.pool.on('error', () => {});
+    this.pool.on('connect', (client) => client.on('error', () => {}));
     this.db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: this.pool }) });
   }
 
