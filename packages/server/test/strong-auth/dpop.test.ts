@@ -181,7 +181,7 @@ describe('DPoP at the token endpoint (RFC 9449)', () => {
   });
 
   it('metadata advertises dpop_signing_alg_values_supported (asymmetric only)', async () => {
-    const m = await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json();
+    const m = (await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json()) as any;
     assert.deepEqual(m.dpop_signing_alg_values_supported, ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519']);
   });
 });

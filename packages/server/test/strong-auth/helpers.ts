@@ -24,7 +24,7 @@ export interface KeyPair {
   kid: string;
 }
 
-export async function keyPair(alg = 'ES256', kid = randomUUID()): Promise<KeyPair> {
+export async function keyPair(alg = 'ES256', kid: string = randomUUID()): Promise<KeyPair> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const publicJwk = { ...(await exportJWK(publicKey)), kid, use: 'sig' };
   return { privateKey, publicKey, publicJwk, kid };
@@ -134,7 +134,7 @@ export interface TlsCredentials {
 }
 
 /** fetch-like HTTPS request with an optional client certificate (undici's fetch cannot present one). */
-export function httpsFetch(url: string | URL, init: { method?: string; headers?: HeadersInit; body?: unknown; signal?: AbortSignal | null } = {}, tls: TlsCredentials): Promise<Response> {
+export function httpsFetch(url: string | URL, init: { method?: string; headers?: Headers | Record<string, string>; body?: unknown; signal?: AbortSignal | null } = {}, tls: TlsCredentials): Promise<Response> {
   return new Promise((resolve, reject) => {
     const headers = new Headers(init.headers);
     const body = init.body === undefined || init.body === null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);

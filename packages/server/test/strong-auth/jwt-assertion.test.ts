@@ -226,7 +226,7 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
   });
 
   it('metadata advertises the methods and the exact assertion algorithms', async () => {
-    const m = await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json();
+    const m = (await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json()) as any;
     for (const meth of ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']) assert.ok(m.token_endpoint_auth_methods_supported.includes(meth), meth);
     assert.ok(!m.token_endpoint_auth_methods_supported.includes('tls_client_auth'), 'no TLS listener → no mTLS methods');
     assert.ok(!m.token_endpoint_auth_methods_supported.includes('self_signed_tls_client_auth'));

@@ -128,7 +128,7 @@ describe('mutual TLS over our own TLS listener (RFC 8705)', () => {
 
   it('metadata advertises both mTLS methods and tls_client_certificate_bound_access_tokens', async () => {
     const r = await httpsFetch(`${srv.url}/.well-known/oauth-authorization-server`, {}, { ca });
-    const m = await r.json();
+    const m = (await r.json()) as any;
     assert.ok(m.token_endpoint_auth_methods_supported.includes('tls_client_auth'));
     assert.ok(m.token_endpoint_auth_methods_supported.includes('self_signed_tls_client_auth'));
     assert.equal(m.tls_client_certificate_bound_access_tokens, true);
@@ -206,7 +206,7 @@ describe('client certificate from a TLS-terminating proxy header', () => {
   });
 
   it('metadata: mTLS methods are advertised when a trusted proxy header is configured', async () => {
-    const m = await (await fetch(`${trusted.url}/.well-known/oauth-authorization-server`)).json();
+    const m = (await (await fetch(`${trusted.url}/.well-known/oauth-authorization-server`)).json()) as any;
     assert.ok(m.token_endpoint_auth_methods_supported.includes('tls_client_auth'));
     assert.equal(m.tls_client_certificate_bound_access_tokens, true);
   });
