@@ -80,6 +80,8 @@ export interface IntrospectionOptions {
   timeout?: number;
   /** Reject answers without an `aud` naming this API. Default true. */
   requireAudience?: boolean;
+  /** Introspection calls in flight at most; beyond, fail fast with `ERR_INTROSPECTION_UNAVAILABLE`. Default 64. */
+  maxConcurrent?: number;
 }
 
 export interface DpopOptions {
@@ -111,7 +113,15 @@ export interface NormalizedOptions {
   jwksMaxAgeMs: number;
   timeoutMs: number;
   introspection:
-    | { clientAuthentication: ClientAuthentication; endpoint: string | undefined; cacheTtl: number; maxEntries: number; timeoutMs: number; requireAudience: boolean }
+    | {
+        clientAuthentication: ClientAuthentication;
+        endpoint: string | undefined;
+        cacheTtl: number;
+        maxEntries: number;
+        timeoutMs: number;
+        requireAudience: boolean;
+        maxConcurrent: number;
+      }
     | undefined;
   dpop: { required: boolean; algorithms: ReadonlySet<string>; algsChallenge: string; maxAge: number; replayStore: ReplayStore | undefined } | undefined;
   publicOrigin: string | undefined;
@@ -222,6 +232,8 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
     if (endpoint === undefined && discovery === false) throw new ResourceConfigError('introspection.endpoint', 'required when discovery is false');
     const maxEntries = i.maxEntries ?? 10_000;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new ResourceConfigError('introspection.maxEntries', 'must be a positive integer');
+    const maxConcurrent = i.maxConcurrent ?? 64;
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new ResourceConfigError('introspection.maxConcurrent', 'must be a positive integer');
     introspection = {
       clientAuthentication: i.clientAuthentication,
       endpoint,
@@ -229,6 +241,7 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
       maxEntries,
       timeoutMs: seconds('introspection.timeout', i.timeout, 5, 0.1, 60) * 1000,
       requireAudience: i.requireAudience ?? true,
+      maxConcurrent,
     };
   }
 

@@ -125,7 +125,7 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
   readonly #o: NormalizedOptions;
   readonly #cache: ExpiringLru<CacheEntry> | undefined;
   readonly #jwks: RemoteJwks;
-  readonly #introspectionCache: ExpiringLru<AuthInfo> | undefined;
+  readonly #introspectionCache: ExpiringLru<AuthInfo | ResourceError> | undefined;
   readonly #inflight = new Map<string, Promise<AuthInfo>>();
   readonly #dpop: DpopCheckOptions | undefined;
   #metadata: Promise<AuthorizationServerMetadata> | undefined;
@@ -390,9 +390,16 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     // Keyed by the SHA-256 of the whole token: the map never holds the credential itself.
     const k = hashToken(token);
     const cached = this.#introspectionCache?.get(k, nowMs);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      if (cached instanceof ResourceError) throw cached;
+      return cached;
+    }
     let pending = this.#inflight.get(k);
     if (pending === undefined) {
+      // Random opaque tokens would each cost the issuer a request: cap the calls in flight and fail fast beyond.
+      if (this.#inflight.size >= cfg.maxConcurrent) {
+        throw new ResourceError('ERR_INTROSPECTION_UNAVAILABLE', `more than ${cfg.maxConcurrent} introspections in flight`);
+      }
       pending = this.#introspect(token, k).finally(() => this.#inflight.delete(k));
       this.#inflight.set(k, pending);
     }
@@ -430,9 +437,19 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     if (!isObject(answer) || typeof answer.active !== 'boolean') {
       throw new ResourceError('ERR_INTROSPECTION_UNAVAILABLE', 'introspection answer is not an RFC 7662 object');
     }
-    if (answer.active !== true) throw new ResourceError('ERR_TOKEN_INACTIVE', 'introspection says inactive');
     const nowMs = this.#o.clock();
-    const until = this.#validateClaims(answer, nowMs / 1000, 'opaque');
+    let until: number;
+    try {
+      if (answer.active !== true) throw new ResourceError('ERR_TOKEN_INACTIVE', 'introspection says inactive');
+      until = this.#validateClaims(answer, nowMs / 1000, 'opaque');
+    } catch (err) {
+      // An inactive token never becomes active again (RFC 7662 §2.2): remember the verdict too, so a client
+      // retrying a revoked or foreign token does not hammer the issuer.
+      if (err instanceof ResourceError && err.code === 'ERR_TOKEN_INACTIVE' && this.#introspectionCache !== undefined) {
+        this.#introspectionCache.set(key, err, nowMs + cfg.cacheTtl * 1000);
+      }
+      throw err;
+    }
     const info = this.#buildInfo(answer, 'opaque');
     if (this.#introspectionCache !== undefined) {
       // Reuse the answer briefly, and never beyond the token's own expiry.

@@ -118,6 +118,24 @@ describe('opaque tokens via RFC 7662 introspection', () => {
     await assert.rejects(server.verify(opaque({ active: 'yes' })), { code: 'ERR_INTROSPECTION_UNAVAILABLE' });
   });
 
+  it('inactive verdicts are cached too; calls in flight are capped', async () => {
+    const server = rs();
+    const token = opaque({ active: false });
+    const calls = as.introspectionCalls.length;
+    for (let i = 0; i < 5; i++) await assert.rejects(server.verify(token), { code: 'ERR_TOKEN_INACTIVE' });
+    assert.equal(as.introspectionCalls.length - calls, 1);
+
+    const capped = rs({ maxConcurrent: 2 });
+    as.introspectionDelayMs = 200;
+    try {
+      const results = await Promise.allSettled([0, 1, 2, 3].map(() => capped.verify(opaque(active()))));
+      const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code)).sort();
+      assert.deepEqual(codes, ['ERR_INTROSPECTION_UNAVAILABLE', 'ERR_INTROSPECTION_UNAVAILABLE', 'ok', 'ok']);
+    } finally {
+      as.introspectionDelayMs = 0;
+    }
+  });
+
   it('without introspection configured, opaque tokens are invalid_token', async () => {
     const server = createResourceServer({ issuer: as.issuer, audience: as.audience });
     await assert.rejects(server.verify(opaque(active())), { code: 'ERR_TOKEN_UNSUPPORTED', status: 401 });

@@ -30,6 +30,8 @@ export interface TestIssuer {
   opaque: Map<string, Record<string, unknown>>;
   introspectionCalls: { authorization: string | undefined; body: URLSearchParams }[];
   introspectionStatus: number | undefined;
+  /** Delay before the introspection endpoint answers (ms). */
+  introspectionDelayMs: number;
   /** client_id:secret accepted by the introspection endpoint (Basic). */
   introspectionClient: { id: string; secret: string };
   addKey(alg?: string, kid?: string): Promise<IssuerKey>;
@@ -62,6 +64,7 @@ export async function startIssuer(options: { algs?: string[]; audience?: string 
     opaque: new Map(),
     introspectionCalls: [],
     introspectionStatus: undefined,
+    introspectionDelayMs: 0,
     introspectionClient: { id: 'rs-client', secret: 'rs-secret:with/odd+chars' },
     async addKey(alg = 'ES256', kid = randomUUID()) {
       const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
@@ -118,6 +121,12 @@ export async function startIssuer(options: { algs?: string[]; audience?: string 
         return json(200, { keys: state.keys.filter((k) => state.published.has(k.kid)).map((k) => k.publicJwk) });
       }
       if (path === '/introspect' && req.method === 'POST') {
+        if (state.introspectionDelayMs > 0) return void setTimeout(introspect, state.introspectionDelayMs);
+        return introspect();
+      }
+      json(404, { error: 'not_found' });
+
+      function introspect() {
         const body = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         state.introspectionCalls.push({ authorization: req.headers.authorization, body });
         if (state.introspectionStatus !== undefined) return json(state.introspectionStatus, { error: 'server_error' });
@@ -127,7 +136,6 @@ export async function startIssuer(options: { algs?: string[]; audience?: string 
         const answer = state.opaque.get(body.get('token') ?? '');
         return json(200, answer ?? { active: false });
       }
-      json(404, { error: 'not_found' });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
