@@ -522,7 +522,7 @@ export class TokenClient {
 
   private startFetch(entry: CacheEntry, background: boolean): Promise<AccessToken> {
     const started = Date.now();
-    const promise = this.obtain(entry).then(
+    const promise = this.obtain(entry, background).then(
       (token) => {
         entry.inflight = undefined;
         this.store(entry, token);
@@ -600,7 +600,7 @@ export class TokenClient {
     }
   }
 
-  private async withRetry<T>(endpoint: 'token' | 'discovery', attemptFn: () => Promise<T>): Promise<T> {
+  private async withRetry<T>(endpoint: 'token' | 'discovery', attemptFn: () => Promise<T>, background = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await attemptFn();
@@ -615,15 +615,15 @@ export class TokenClient {
           delay = backoffDelay(this.retry, attempt);
         }
         this.emit({ type: 'retry', endpoint, attempt: attempt + 1, delayMs: delay, code: err instanceof OAuthErrorResponse ? err.error : err.code, status: err.status });
-        await sleep(delay);
+        await sleep(delay, background);
       }
     }
   }
 
   /** A token from the shared cache when another instance already has a fresher one, else from the server. */
-  private async obtain(entry: CacheEntry): Promise<AccessToken> {
+  private async obtain(entry: CacheEntry, background: boolean): Promise<AccessToken> {
     const shared = this.sharedCache;
-    if (shared === undefined) return this.requestToken(entry.scope, entry.resources);
+    if (shared === undefined) return this.requestToken(entry.scope, entry.resources, background);
     const sharedKey = this.sharedKeyPrefix + entry.key;
     let cached: AccessToken | undefined;
     try {
@@ -640,7 +640,7 @@ export class TokenClient {
         return cached;
       }
     }
-    const token = await this.requestToken(entry.scope, entry.resources);
+    const token = await this.requestToken(entry.scope, entry.resources, background);
     const ttl = Math.floor((token.expiresAt - Date.now()) / 1000);
     if (ttl > 0) {
       shared.set(sharedKey, serialiseToken(token), ttl).then(undefined, (error: unknown) => this.emit({ type: 'shared_cache_error', operation: 'set', error }));
@@ -648,7 +648,7 @@ export class TokenClient {
     return token;
   }
 
-  private async requestToken(scope: string | undefined, resources: readonly string[]): Promise<AccessToken> {
+  private async requestToken(scope: string | undefined, resources: readonly string[], background: boolean): Promise<AccessToken> {
     const metadata = await this.metadata();
     const endpoint = (this.useMtls ? metadata.mtls_endpoint_aliases?.token_endpoint : undefined) ?? metadata.token_endpoint;
     if (!isHttpUrl(endpoint)) throw new LatchkeyClientError('ERR_DISCOVERY', 'the token endpoint is not a valid URL');
@@ -683,7 +683,7 @@ export class TokenClient {
         }
         throw err;
       }
-    });
+    }, background);
   }
 }
 
