@@ -40,8 +40,15 @@ const ACCEPTED_TYP = new Set(['jwt', 'application/jwt', 'client-authentication+j
 const secretKeys = new WeakMap<ClientRecord, Uint8Array>();
 const DUMMY_HMAC_KEY = new Uint8Array(randomBytes(64));
 
-/** The HMAC key of a client_secret_jwt client: its secret, unsealed once per record (SPEC §3). */
+/**
+ * The HMAC key of a client_secret_jwt client: its secret, unsealed once per record (SPEC §3). Only the
+ * newest secret is kept sealed, and it counts only while that secret has not expired (the same expiry
+ * client_secret_basic/post honour).
+ */
 function hmacKey(ctx: AuthContext, c: CachedClient): Uint8Array {
+  let newest: CachedClient['secrets'][number] | undefined;
+  for (const s of c.secrets) if (!newest || s.created_at > newest.created_at) newest = s;
+  if (!newest || (newest.expires_at != null && newest.expires_at <= Date.now())) throw invalidClient('client secret expired');
   let k = secretKeys.get(c.record);
   if (!k) {
     if (!c.record.secret_sealed) throw invalidClient('client_secret_jwt client without a sealed secret');

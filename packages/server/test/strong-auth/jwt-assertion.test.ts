@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import { postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { authenticateClient } from '../../src/client-auth/index.js';
 import { OAuthError } from '../../src/errors.js';
+import { ClientService } from '../../src/management/clients.service.js';
 import { parseForm, type OAuthRequest } from '../../src/protocol/request.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, assertion, b64url, keyPair, now, type KeyPair } from './helpers.js';
 
@@ -211,6 +212,23 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
       ['HS512 too short', csAssertion({ header: { alg: 'HS512' } }), /too short for HS512/],
     ];
     for (const [name, jwt, want] of cases) assert.match(await reason(await jwt), want, name);
+  });
+
+  it('client_secret_jwt honours secret expiry and rotation: an expired secret → 401; after rotate-secret only the new one signs', async () => {
+    const svc = new ClientService(srv.services);
+    const expiring = (await svc.create({ scope: 'a', token_endpoint_auth_method: 'client_secret_jwt' }, 'test', { secretExpiresIn: 1 })) as { client_id: string; client_secret: string };
+    await srv.sync();
+    const sign = (c: { client_id: string; client_secret: string }, secret = c.client_secret) =>
+      assertion(new TextEncoder().encode(secret), c.client_id, srv.issuer, { header: { alg: 'HS256' } });
+    assert.equal((await send(await sign(expiring))).status, 200, 'valid before expiry');
+    await new Promise((r) => setTimeout(r, 1100));
+    await rejected(sign(expiring), 'secret expired');
+
+    const rotating = (await svc.create({ scope: 'a', token_endpoint_auth_method: 'client_secret_jwt' }, 'test')) as { client_id: string; client_secret: string };
+    const rotated = (await svc.rotateSecret(rotating.client_id, 'test', { graceSeconds: 600 })) as { client_secret: string };
+    await srv.sync();
+    assert.equal((await send(await sign(rotating, rotated.client_secret))).status, 200, 'new secret');
+    await rejected(sign(rotating), 'old secret is no longer the HMAC key');
   });
 
   it('openid-client v6 PrivateKeyJwt and ClientSecretJwt get tokens (independent client)', async () => {
