@@ -2,7 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
-import { createResourceServer, ResourceError } from '../src/index.js';
+import { createResourceServer, discoveryUrls, ResourceError } from '../src/index.js';
 import { nowSeconds, startIssuer, type TestIssuer } from './helpers/issuer.js';
 
 function fakeClock(start = Date.now()) {
@@ -123,6 +123,27 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
   it('metadata with a different issuer is refused (RFC 8414 §3.3)', async () => {
     const rs = createResourceServer({ issuer: `${as.issuer}/tenant`, audience: as.audience });
     await assert.rejects(rs.verify(await as.sign({ iss: `${as.issuer}/tenant` })), { code: 'ERR_DISCOVERY_FAILED', status: 503 });
+  });
+
+  it('discovery URLs: RFC 8414 §3.1 inserts the suffix before the issuer path, OpenID appends it', () => {
+    assert.deepEqual(discoveryUrls('https://as.example/tenant/1', 'auto'), [
+      'https://as.example/.well-known/oauth-authorization-server/tenant/1',
+      'https://as.example/tenant/1/.well-known/openid-configuration',
+    ]);
+    assert.deepEqual(discoveryUrls('https://as.example/', 'oauth-authorization-server'), ['https://as.example/.well-known/oauth-authorization-server']);
+    assert.deepEqual(discoveryUrls('https://as.example', 'openid-configuration'), ['https://as.example/.well-known/openid-configuration']);
+  });
+
+  it('falls back to /.well-known/openid-configuration when RFC 8414 metadata is missing', async () => {
+    const calls: string[] = [];
+    const fetchSpy = (input: string | URL, init?: RequestInit) => {
+      calls.push(new URL(String(input)).pathname);
+      if (String(input).includes('oauth-authorization-server')) return Promise.resolve(new Response('{}', { status: 404 }));
+      return fetch(input, init);
+    };
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, fetch: fetchSpy });
+    await rs.verify(await as.sign());
+    assert.deepEqual(calls, ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/jwks']);
   });
 
   it('jwksUri without discovery', async () => {
