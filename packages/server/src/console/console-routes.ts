@@ -226,6 +226,9 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     const sess = guard(req, reply);
     if (!sess) return reply;
     const rest = req.url.slice(`${CONSOLE_API}/admin`.length);
+    // The session's admin token goes to /admin/v1 only: no dot segments or encoded separators that could
+    // make the forwarded URL resolve to another endpoint.
+    if (!rest.startsWith('/') || /\.\.|%2e|%2f|%5c|\\|\/\//i.test(rest.split('?', 1)[0]!)) return fail(reply, 400, 'invalid_request', 'malformed admin path');
     const hasBody = req.body !== undefined && req.body !== null && req.body !== '';
     const res = await app.inject({
       method: req.method as 'GET',

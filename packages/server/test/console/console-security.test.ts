@@ -119,6 +119,12 @@ describe('console server side (CSP, session, CSRF)', () => {
     assert.equal(ok.headers.get('location'), `/admin/v1/clients/${ok.json.client_id}`);
     const invalid = await req(srv, 'PATCH', `/console/api/admin/clients/${ok.json.client_id}`, { body: { scope: 'a"' }, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
     assert.deepEqual(invalid.json, { error: 'invalid_client_metadata', error_description: 'scope: must be space-separated scope tokens (RFC 6749 §3.3)', field: 'scope' });
+    // The session's token is only ever forwarded to /admin/v1.
+    for (const p of ['/console/api/admin/../../oauth2/introspect', '/console/api/admin/%2e%2e/%2e%2e/metrics', '/console/api/admin//clients', '/console/api/admin/clients%2F..']) {
+      const r = await fetch(srv.url + p, { headers: { cookie: s.cookie } });
+      assert.ok(r.status === 400 || r.status === 404, `${p} → ${r.status}`);
+      if (r.status === 400) assert.deepEqual(await r.json(), { error: 'invalid_request', error_description: 'malformed admin path' });
+    }
     // Another session's CSRF token does not work with this cookie.
     const other = await signIn(srv);
     assert.equal((await req(srv, 'POST', '/console/api/admin/clients', { body, headers: { cookie: s.cookie, 'x-csrf-token': other.csrf } })).status, 403);
