@@ -169,15 +169,18 @@ describe('DPoP at the token endpoint (RFC 9449)', () => {
     assert.equal(decodeJwt(r.json.access_token).cnf, undefined);
   });
 
-  it('opaque tokens keep cnf.jkt and token_type DPoP in introspection', async () => {
+  it('introspection shows cnf.jkt and token_type DPoP, for opaque and JWT tokens (RFC 9449 §6.2)', async () => {
     const opaque = (await srv.createClient({ scope: 'a', access_token_format: 'opaque' })) as { client_id: string; client_secret: string };
-    const r = await send(await dpopProof(kp, htu), opaque);
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.token_type, 'DPoP');
-    const i = await postForm(`${srv.url}/oauth2/introspect`, { token: r.json.access_token }, { authorization: basic(opaque.client_id, opaque.client_secret) });
-    assert.equal(i.status, 200, i.text);
-    assert.equal(i.json.active, true);
-    assert.deepEqual(i.json.cnf, { jkt: await calculateJwkThumbprint(kp.publicJwk, 'sha256') });
+    for (const c of [opaque, client]) {
+      const r = await send(await dpopProof(kp, htu), c);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.token_type, 'DPoP');
+      const i = await postForm(`${srv.url}/oauth2/introspect`, { token: r.json.access_token }, { authorization: basic(c.client_id, c.client_secret) });
+      assert.equal(i.status, 200, i.text);
+      assert.equal(i.json.active, true);
+      assert.equal(i.json.token_type, 'DPoP');
+      assert.deepEqual(i.json.cnf, { jkt: await calculateJwkThumbprint(kp.publicJwk, 'sha256') });
+    }
   });
 
   it('metadata advertises dpop_signing_alg_values_supported (asymmetric only)', async () => {
