@@ -3,7 +3,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom
 /** Prometheus metrics (GET /metrics). Labels never carry client secrets or tokens. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'latchkey_process_', eventLoopMonitoringPrecision: 10 });
+  collectDefaultMetrics({ register: registry, prefix: 'latchkey_process_', eventLoopMonitoringPrecision: 1 });
   const tokensIssued = new Counter({
     name: 'latchkey_tokens_issued_total',
     help: 'Access tokens issued, by format and client authentication method',
