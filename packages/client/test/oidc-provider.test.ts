@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import type { webcrypto } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify, calculateJwkThumbprint, type JWK } from 'jose';
 import { DPoPSigner, OAuthErrorResponse, TokenClient, type TokenClientEvent } from '../src/index.js';
@@ -29,7 +30,7 @@ describe('every client authentication method against oidc-provider', () => {
       { method: 'client_secret_basic', clientId: op.clients.basic.id, clientSecret: op.clients.basic.secret },
       { method: 'client_secret_post', clientId: op.clients.post.id, clientSecret: op.clients.post.secret },
       { method: 'client_secret_jwt', clientId: op.clients.jwt.id, clientSecret: op.clients.jwt.secret },
-      { method: 'private_key_jwt', clientId: op.clients.privateKey.id, privateKey: privateJwk as JsonWebKey },
+      { method: 'private_key_jwt', clientId: op.clients.privateKey.id, privateKey: privateJwk as webcrypto.JsonWebKey },
     ] as const;
   for (const method of ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']) {
     test(method, async () => {
