@@ -39,7 +39,7 @@ export async function startLatchkey({ root, port, pin, cpus, workers, nodeArgs =
   const argv = pinned(cpus, [
     process.execPath, ...nodeArgs, main, 'start',
     '--data-dir', dataDir, '--port', String(port), '--host', '127.0.0.1',
-    ...(workers && workers > 1 ? ['--workers', String(workers)] : []),
+    '--workers', String(workers ?? 1), // the CLI defaults to one worker per CPU; single-core scenarios need exactly one
   ], pin);
   const proc = startChild(argv, {
     cwd: root,
