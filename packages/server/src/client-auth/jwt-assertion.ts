@@ -140,19 +140,20 @@ export const jwtAssertion: ClientAuthenticator = {
     const c = ctx.clients.get(clientId);
     if (!c) {
       // Same HMAC work as a wrong secret, so unknown ids cost the same time (SPEC §3).
-      if (alg in HMAC_MIN_KEY_BYTES) await verifyWithAny(assertion, [DUMMY_HMAC_KEY], alg, 0).catch(() => {});
+      if (Object.hasOwn(HMAC_MIN_KEY_BYTES, alg)) await verifyWithAny(assertion, [DUMMY_HMAC_KEY], alg, 0).catch(() => {});
       throw invalidClient('unknown client');
     }
     if (c.record.disabled) throw invalidClient('client disabled');
     const method = c.record.token_endpoint_auth_method;
     // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
     if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') throw invalidClient(`client is registered for ${method}`);
+    if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidClient('kid must be a string');
     if (header.typ !== undefined && !ACCEPTED_TYP.has(String(header.typ).toLowerCase())) throw invalidClient(`client assertion typ ${String(header.typ)} refused`);
 
     let keys: (CryptoKey | Uint8Array)[];
     if (method === 'client_secret_jwt') {
       // Never `none`, never an asymmetric alg with the secret: HS256/384/512 only.
-      const min = HMAC_MIN_KEY_BYTES[alg];
+      const min = Object.hasOwn(HMAC_MIN_KEY_BYTES, alg) ? HMAC_MIN_KEY_BYTES[alg] : undefined;
       if (min === undefined) throw invalidClient(`alg ${alg} not allowed for client_secret_jwt`);
       const key = hmacKey(ctx, c);
       // RFC 7518 §3.2: the key must be at least as long as the hash output.

@@ -80,8 +80,10 @@ export function trustedPeers(trustProxy: string | undefined): BlockList | undefi
     const type = isIP(addr ?? '');
     if (type === 0) throw new ConfigError(`invalid setting "trustProxy": not an address or CIDR: ${item}`);
     const family = type === 4 ? 'ipv4' : 'ipv6';
+    const bits = Number(prefix);
     if (prefix === undefined) list.addAddress(addr!, family);
-    else list.addSubnet(addr!, Number(prefix), family);
+    else if (/^\d{1,3}$/.test(prefix) && bits <= (type === 4 ? 32 : 128)) list.addSubnet(addr!, bits, family);
+    else throw new ConfigError(`invalid setting "trustProxy": bad prefix length in ${item}`);
   }
   return list;
 }
@@ -135,11 +137,11 @@ function issuedByTrustedCa(cert: X509Certificate, cas: readonly X509Certificate[
  */
 routeInstallers.push((app, s) => {
   const c = s.config;
-  const trusted = trustedPeers(c.trustProxy);
   const headerName = c.tlsClientCertHeader?.toLowerCase();
-  const cas = loadCas(c.tlsCa);
   const tlsListener = !!c.tlsCert;
   if (!tlsListener && !headerName) return;
+  const trusted = headerName ? trustedPeers(c.trustProxy) : undefined;
+  const cas = loadCas(c.tlsCa);
   const perSocket = new WeakMap<TLSSocket, X509Certificate | null>();
   app.decorateRequest('clientCertificate', undefined);
   app.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
