@@ -3,7 +3,7 @@ import { OAuthError } from '../errors.js';
 import { ADMIN_SCOPE_NAME } from './scopes.js';
 import type { Services } from '../services.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
-import { verifyOwnToken } from '../tokens/verify-own.js';
+import { createResourceServer, type ResourceServer } from '@latchkey/resource';
 
 /** The caller of an admin route, as established by its access token. */
 export interface AdminPrincipal {
@@ -57,9 +57,39 @@ export function bearerToken(authorization: string | string[] | undefined, dpop: 
   return token;
 }
 
+const verifiers = new WeakMap<Services, ResourceServer>();
+
+/**
+ * The project's own `@latchkey/resource` verifier, pointed at this server: RFC 9068 §4 checks
+ * (typ at+jwt, alg of a published key, iss, exp with no clock tolerance — it is our own clock —, aud =
+ * the issuer). Its JWKS "fetch" is answered in process from the keyring, so no HTTP round trip and
+ * no dependency on our own listener; unknown kids re-read the keyring's JWKS at most once a second.
+ */
+function selfVerifier(s: Services): ResourceServer {
+  let rs = verifiers.get(s);
+  if (!rs) {
+    const jwksUri = `${s.config.issuer}/.well-known/jwks.json`;
+    rs = createResourceServer({
+      issuer: s.config.issuer,
+      audience: s.config.issuer,
+      discovery: false,
+      jwksUri,
+      clockTolerance: 0,
+      dpop: false,
+      jwks: { cooldown: 1, maxAge: 60 },
+      fetch: async (url) => {
+        if (String(url) !== jwksUri) return new Response('not found', { status: 404 });
+        return new Response(s.keyring.jwksJson(), { status: 200, headers: { 'content-type': 'application/jwk-set+json' } });
+      },
+    });
+    verifiers.set(s, rs);
+  }
+  return rs;
+}
+
 /**
  * Authenticates an admin API call: the Bearer access token must have been issued by this server
- * (RFC 9068 JWT signed by a published key of our keyring, or one of our opaque reference tokens),
+ * (RFC 9068 JWT verified by `@latchkey/resource` against our own JWKS, or one of our opaque reference tokens),
  * be unexpired and unrevoked, name the issuer as an audience (SPEC §3: "Latchkey's own admin API is
  * the resource named by the issuer"), belong to a client that still exists and is enabled, carry no
  * sender constraint (`cnf`: a bound token presented as Bearer is refused, RFC 9449 §7.2 / RFC 8705 §3),
@@ -83,10 +113,16 @@ export async function authenticateAdmin(s: Services, authorization: string | str
     if (rec.exp <= Math.floor(Date.now() / 1000)) throw invalidToken('the access token is not valid', 'expired');
     p = { clientId: rec.client_id, aud: rec.aud, scope: rec.scope, jti: rec.jti, exp: rec.exp, cnf: rec.cnf ?? undefined };
   } else {
-    const r = await verifyOwnToken(token, s.keyring, s.config.issuer);
-    if (!r.ok) throw invalidToken('the access token is not valid', r.code);
-    const c = r.claims;
-    p = { clientId: c.client_id, aud: Array.isArray(c.aud) ? c.aud : [c.aud], scope: c.scope ?? '', jti: c.jti, exp: c.exp, cnf: c.cnf };
+    let c: Record<string, unknown>;
+    try {
+      c = (await selfVerifier(s).verify(token)).claims as Record<string, unknown>;
+    } catch (e) {
+      throw invalidToken('the access token is not valid', (e as { code?: string }).code ?? 'verify failed');
+    }
+    if (typeof c.client_id !== 'string' || typeof c.jti !== 'string' || typeof c.exp !== 'number' || (c.scope !== undefined && typeof c.scope !== 'string')) {
+      throw invalidToken('the access token is not valid', 'claims');
+    }
+    p = { clientId: c.client_id, aud: Array.isArray(c.aud) ? (c.aud as string[]) : [c.aud as string], scope: (c.scope as string | undefined) ?? '', jti: c.jti, exp: c.exp, cnf: c.cnf };
     // RFC 7009 revocations reach every node through the change feed into this in-memory set.
     if (s.revocations.has(c.jti)) throw invalidToken('the access token is not valid', 'revoked');
   }
