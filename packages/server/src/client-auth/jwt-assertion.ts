@@ -198,5 +198,14 @@ export const jwtAssertion: ClientAuthenticator = {
 };
 
 registerAuthenticator(jwtAssertion);
-// RFC 8414 §2: the JWS algorithms accepted for client assertions at the token endpoint.
-metadataContributors.push(() => ({ token_endpoint_auth_signing_alg_values_supported: [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS] }));
+// RFC 8414 §2: the signing algorithms "MUST be present if either of these authentication methods
+// [private_key_jwt, client_secret_jwt] are specified" in the endpoint's auth methods. The introspection
+// and revocation endpoints authenticate clients with the same authenticators, hence the same values.
+metadataContributors.push(() => {
+  const algs = [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS];
+  return {
+    token_endpoint_auth_signing_alg_values_supported: algs,
+    introspection_endpoint_auth_signing_alg_values_supported: algs,
+    revocation_endpoint_auth_signing_alg_values_supported: algs,
+  };
+});

@@ -57,6 +57,21 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
     assert.equal(c.cnf, undefined, 'no DPoP, no certificate → unbound');
   });
 
+  it('the same assertion rules authenticate at the introspection endpoint (issuer aud; replay refused)', async () => {
+    const t = await send(await pkAssertion());
+    assert.equal(t.status, 200);
+    const a = await pkAssertion();
+    const body = { token: t.json.access_token, client_assertion_type: ASSERTION_TYPE, client_assertion: a };
+    const i = await postForm(`${srv.url}/oauth2/introspect`, body);
+    assert.equal(i.status, 200, i.text);
+    assert.equal(i.json.active, true);
+    assert.equal(i.json.client_id, pk.client_id);
+    const replay = await postForm(`${srv.url}/oauth2/introspect`, body);
+    assert.equal(replay.status, 401);
+    const wrongAud = await postForm(`${srv.url}/oauth2/introspect`, { ...body, client_assertion: await pkAssertion({}, `${srv.issuer}/oauth2/introspect`) });
+    assert.equal(wrongAud.status, 401);
+  });
+
   it('aud as an array holding exactly the issuer is accepted', async () => {
     assert.equal((await send(await pkAssertion({}, [srv.issuer]))).status, 200);
   });
@@ -251,6 +266,12 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
     assert.equal(m.tls_client_certificate_bound_access_tokens, undefined);
     assert.deepEqual(m.token_endpoint_auth_signing_alg_values_supported, ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519', 'HS256']);
     assert.ok(!m.token_endpoint_auth_signing_alg_values_supported.includes('none'));
+    // RFC 8414 §2: required wherever private_key_jwt/client_secret_jwt are advertised.
+    for (const ep of ['introspection', 'revocation']) {
+      if (m[`${ep}_endpoint_auth_methods_supported`]?.includes('private_key_jwt')) {
+        assert.deepEqual(m[`${ep}_endpoint_auth_signing_alg_values_supported`], m.token_endpoint_auth_signing_alg_values_supported, ep);
+      }
+    }
   });
 });
 
