@@ -108,11 +108,11 @@ export interface TokenClientOptions {
   tokenParams?: Record<string, string>;
   /** DPoP (RFC 9449): `true` generates an ES256 key pair in memory; or pass your key pair / a {@link DPoPSigner}. */
   dpop?: boolean | DPoPKeyInput | DPoPSigner;
-  /** Start refreshing this long before the token stops being served. Default 60 s, at most half the lifetime. */
+  /** Start refreshing this long before the token stops being served. Default 60 s, at most a quarter of the lifetime. */
   refreshAheadSeconds?: number;
   /** Random extra refresh lead, as a fraction of the refresh-ahead window (0..1), so a fleet spreads out. Default 0.5. */
   refreshJitter?: number;
-  /** A token is never handed out within this margin of its expiry (network time, clock drift). Default 10 s, at most a quarter of the lifetime. */
+  /** A token is never handed out within this margin of its expiry (network time, clock drift). Default 10 s, at most a tenth of the lifetime. */
   expiryMarginSeconds?: number;
   /** Lifetime assumed when the response has no `expires_in` and the token is not a JWT with `exp`. Default 300. */
   defaultExpiresInSeconds?: number;
@@ -569,9 +569,11 @@ export class TokenClient {
   private schedule(token: AccessToken): { usableUntil: number; refreshAt: number } {
     const sentAt = (token as InternalToken)[sentAtSymbol];
     const lifetime = Math.max(0, token.expiresAt - sentAt);
-    const margin = Math.min(this.expiryMarginMs, lifetime * 0.25);
+    // Long-lived tokens use the configured margins as they are; short-lived ones (seconds) get
+    // proportional ones, so a token is still used for at least half of its life before renewal.
+    const margin = Math.min(this.expiryMarginMs, lifetime * 0.1);
     const usableUntil = token.expiresAt - margin;
-    const window = Math.min(this.refreshAheadMs, lifetime * 0.5);
+    const window = Math.min(this.refreshAheadMs, lifetime * 0.25);
     return { usableUntil, refreshAt: Math.max(sentAt, usableUntil - window - Math.random() * this.refreshJitter * window) };
   }
 
@@ -737,8 +739,8 @@ function parseTokenResponse(
   }
   const lifetimeMs = (expiresIn ?? defaultExpiresIn) * 1000;
   // Counted from when the request was sent, less up to 1 s: servers that count in whole seconds
-  // (JWT iat/exp are NumericDate) may have truncated the issue time.
-  const expiresAt = sentAt + lifetimeMs - Math.min(1000, lifetimeMs / 4);
+  // (JWT iat/exp are NumericDate) may have truncated the issue time by almost a second.
+  const expiresAt = sentAt + lifetimeMs - Math.min(1000, lifetimeMs / 2);
   return makeToken(body, tokenType, expiresAt, sentAt, typeof body.scope === 'string' ? body.scope : requestedScope);
 }
 
