@@ -18,7 +18,7 @@ import { machineInfo } from './lib/machine.mjs';
 import { runLoad } from './lib/load.mjs';
 import { SCENARIOS, setupScenario, Unsupported } from './lib/scenarios.mjs';
 import { summarize, buildTable, evaluateTargets, formatTargets, markdownTable } from './lib/report.mjs';
-import { findExternalScripts, runExternal } from './lib/external.mjs';
+import { findExternalScripts, runExternal, wantsAllCores } from './lib/external.mjs';
 import { runProfile } from './lib/profile.mjs';
 import { runMemory } from './lib/memory.mjs';
 import { runMicro } from './lib/micro.mjs';
@@ -183,6 +183,12 @@ async function runOnce(sc) {
   }
 }
 
+function fmtValue(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
+  return Math.abs(v) >= 1 || v === 0 ? v.toFixed(2) : v.toPrecision(3);
+}
+
 const perScenario = new Map(selection.builtIn.map((s) => [s.name, []]));
 const skip = new Set();
 // Rounds interleave the scenarios (A B C, A B C, …) so slow drift in machine
@@ -216,7 +222,10 @@ if (!args['no-external']) {
   const ownResultFiles = new Set([`${stamp}.json`]);
   for (const s of scripts) {
     process.stdout.write(`[ext] ${s.name.padEnd(32)} `);
-    const r = await runExternal(s, { quick, pin, cpus: opts.serverCpus, resultsDir, root, ownResultFiles, timeoutMs: quick ? 180_000 : 1_200_000 });
+    // In-process micro-benchmarks get the server core; scripts that run their own servers and
+    // load generator get both cores (they would otherwise inherit this process's core 1).
+    const cpus = wantsAllCores(s) ? opts.allCpus : opts.serverCpus;
+    const r = await runExternal(s, { quick, pin, cpus, resultsDir, root, ownResultFiles, timeoutMs: quick ? 180_000 : 1_200_000 });
     external.push(r);
     console.log(r.exitCode === 0 ? `done in ${r.seconds.toFixed(1)} s, ${r.rows.length} result rows` : `FAILED (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}): ${r.stderrTail.trim().split('\n').slice(-1)[0] ?? ''}`);
   }
@@ -225,15 +234,15 @@ if (!args['no-external']) {
 console.log('');
 console.log(buildTable(rows));
 for (const r of rows) for (const n of r.notes) console.log(`  note: ${r.name}: ${n}`);
-const targets = evaluateTargets(rows);
+const targets = [...evaluateTargets(rows), ...external.flatMap((e) => e.targets ?? [])];
 console.log('\nTargets (issue 7, ratios within this run):');
 console.log(formatTargets(targets));
 if (external.length) {
-  console.log('\nStandalone scripts (pinned like the servers):');
+  console.log('\nStandalone scripts (in-process ones pinned to core 0; scripts with their own load generator on all cores):');
   const lines = external.flatMap((e) => (e.rows.length
-    ? e.rows.map((r) => [e.name, r.name, r.metric, Number.isFinite(r.value) ? Math.round(r.value).toLocaleString('en-US') : String(r.value)])
-    : [[e.name, e.exitCode === 0 ? '(no rows found in its JSON; see its output)' : `FAILED exit ${e.exitCode}`, '', '']]));
-  console.log(markdownTable(['script', 'case', 'metric', 'value'], lines));
+    ? e.rows.map((r) => [e.name, r.name, r.metric, fmtValue(r.value), Number.isFinite(r.p99) ? String(r.p99) : '', r.failures ? `${r.failures} FAILURES` : ''])
+    : [[e.name, e.exitCode === 0 ? '(no rows found in its JSON; see its output)' : `FAILED exit ${e.exitCode}`, '', '', '', '']]));
+  console.log(markdownTable(['script', 'case', 'metric', 'value', 'p99 ms', ''], lines));
 }
 
 const invalid = rows.filter((r) => r.repeats > 0 && !r.valid).map((r) => r.name);

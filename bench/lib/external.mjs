@@ -38,7 +38,10 @@ export async function runExternal(script, { quick, pin, cpus, resultsDir, timeou
     child.on('exit', (c) => { clearTimeout(t); resolve({ code: c, stdout: out, stderr: err, timedOut }); });
   });
   const after = snapshot(resultsDir);
-  const files = [...after.keys()].filter((f) => !ownResultFiles.has(f) && after.get(f) !== before.get(f) && after.get(f) >= started - 1000);
+  const changed = [...after.keys()].filter((f) => !ownResultFiles.has(f) && after.get(f) !== before.get(f) && after.get(f) >= started - 1000);
+  // Prefer the files named after the script (others may write results at the same time).
+  const named = changed.filter((f) => f.startsWith(script.name));
+  const files = named.length ? named : changed;
   const results = [];
   for (const f of files) {
     try { results.push({ file: f, data: JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) }); } catch { /* not JSON */ }
@@ -59,8 +62,46 @@ export async function runExternal(script, { quick, pin, cpus, resultsDir, timeou
     stdoutTail: stdout.slice(-4000),
     stderrTail: stderr.slice(-2000),
     results,
-    rows: results.flatMap((r) => extractRows(r.data)),
+    rows: results.flatMap((r) => (EXTRACTORS[script.name] ? safe(() => EXTRACTORS[script.name](r.data)) : null) ?? extractRows(r.data)),
+    targets: results.flatMap((r) => (script.name === 'resource-verify' ? resourceTargets(r.data) : [])),
   };
+}
+
+function safe(fn) {
+  try {
+    const rows = fn();
+    return Array.isArray(rows) && rows.length ? rows : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Known shapes of the standalone scripts' result files (fallback: extractRows). */
+const EXTRACTORS = {
+  'resource-verify': (d) => d.results.map((r) => ({ name: `${r.alg} ${r.scenario}`, metric: 'verifications per CPU-second', value: r.medianPerCpuSecond, wall: r.median })),
+  'resource-http': (d) => d.results.map((r) => ({ name: r.server, metric: 'req/s', value: r.requestsPerSecond, p99: r.latencyP99ms, failures: (r.non2xx ?? 0) + (r.errors ?? 0) })),
+  'client-gettoken': (d) => d.results.map((r) => ({ name: r.name, metric: 'ns/op', value: r.ns_per_op })),
+  'client-refresh': (d) => d.results.map((r) => ({ name: r.name, metric: 'getToken p99 ms', value: r.p99_ms })),
+};
+
+/** Issue 7's @latchkey/resource targets, from resource-verify's own summary. */
+function resourceTargets(d) {
+  const out = [];
+  for (const [alg, s] of Object.entries(d.summary ?? {})) {
+    if (!Number.isFinite(s.cached_per_s)) continue;
+    out.push({ target: `resource ${alg} cached ≥ 1,000,000/s`, value: s.cached_per_s, threshold: 1_000_000, pass: s.cached_per_s >= 1_000_000, unit: '/s' });
+    out.push({ target: `resource ${alg} uncached ≥ 1.5× jose.jwtVerify`, value: s.uncached_vs_jose, threshold: 1.5, pass: s.uncached_vs_jose >= 1.5 });
+  }
+  return out;
+}
+
+/** Scripts that drive their own servers with autocannon need both cores; the rest are in-process. */
+export function wantsAllCores(script) {
+  try {
+    return /autocannon/.test(readFileSync(script.file, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 const NAME_KEYS = ['name', 'scenario', 'label', 'case', 'title', 'id'];

@@ -92,7 +92,9 @@ export function evaluateTargets(rows) {
 
 export function formatTargets(targets) {
   return targets.map((t) => {
-    const val = Number.isFinite(t.value) ? (t.unit === 'ms' ? `${t.value} ms` : `${t.value.toFixed(2)}×`) : 'n/a';
+    const val = !Number.isFinite(t.value) ? 'n/a'
+      : t.unit === 'ms' ? `${t.value} ms`
+        : t.unit === '/s' ? `${Math.round(t.value).toLocaleString('en-US')}/s` : `${t.value.toFixed(2)}×`;
     const verdict = t.pass === null ? (t.threshold === null ? '' : '(not measured)') : t.pass ? 'MET' : 'NOT MET';
     const cpu = Number.isFinite(t.cpuValue) ? `(by CPU µs/req: ${t.cpuValue.toFixed(2)}×)` : '';
     return `  ${t.target.padEnd(48)} ${val.padStart(10)}  ${verdict.padEnd(14)} ${cpu}`;
