@@ -19,6 +19,7 @@ const introspectCheck = (body) => (body.active === true ? (body.client_id ?? 'ac
 /** Scenario catalogue, in the order a round runs them. */
 export const SCENARIOS = [
   { name: 'ceiling', system: 'node:http', what: 'raw node:http, form POST → static JSON (the ceiling)', kind: 'token', auth: 'basic', format: 'jwt' },
+  { name: 'ceiling-fastify', system: 'fastify', what: 'the ceiling behind Fastify 5 (framework cost reference)', kind: 'token', auth: 'basic', format: 'jwt' },
   { name: 'latchkey', system: 'latchkey', what: 'Latchkey JWT + client_secret_basic', kind: 'token', auth: 'basic', format: 'jwt', peer: 'oidc-provider' },
   { name: 'latchkey-2workers', system: 'latchkey', what: 'Latchkey --workers 2 (both cores, shared with the load generator)', kind: 'token', auth: 'basic', format: 'jwt', workers: 2, peer: 'oidc-provider' },
   { name: 'latchkey-private_key_jwt', system: 'latchkey', what: 'Latchkey JWT + private_key_jwt (ES256 assertion)', kind: 'token', auth: 'private_key_jwt', format: 'jwt', peer: 'oidc-provider-private_key_jwt' },
@@ -65,6 +66,7 @@ function poolPhaseHook(pool) {
 async function setupPeer(sc, env) {
   const file = {
     'node:http': 'ceiling.mjs',
+    fastify: 'fastify-ceiling.mjs',
     'oidc-provider': 'oidc-provider.mjs',
     '@node-oauth/oauth2-server': 'node-oauth2-server.mjs',
   }[sc.system];
@@ -92,7 +94,7 @@ async function setupPeer(sc, env) {
   const verifyTokens = sc.format === 'opaque'
     ? (samples) => verifyOpaqueSamples(samples, { introspectionUrl: `${url}/oauth2/introspect`, authorization: basicAuth('bench-basic', secret) })
     : (samples) => verifyJwtSamples(samples, {
-      jwksUrl: `${url}/.well-known/jwks.json`, issuer, clientId: sc.system === 'node:http' ? 'bench-client' : undefined, expectUnique: sc.system !== 'node:http',
+      jwksUrl: `${url}/.well-known/jwks.json`, issuer, clientId: sc.name.startsWith('ceiling') ? 'bench-client' : undefined, expectUnique: !sc.name.startsWith('ceiling'),
     });
 
   if (sc.kind === 'introspect') {
