@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     memory: { type: 'boolean', default: false },
     tokens: { type: 'string' },
     out: { type: 'string' },
+    'wait-quiet': { type: 'string' },
     list: { type: 'boolean', default: false },
     micro: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`usage: node bench/run.mjs [--quick] [--only NAME[,NAME]] [--repeats N] [--duration S] [--warmup S]
                          [--connections N] [--no-pin] [--no-external] [--list] [--out FILE]
+                         [--wait-quiet S]   before each run, wait up to S seconds for other processes to go quiet
        node bench/run.mjs --profile [--only latchkey] [--duration S]
        node bench/run.mjs --memory [--tokens N]
        node bench/run.mjs --micro                  per-token building blocks (sign, verify, hash) in-process
@@ -121,8 +123,25 @@ console.log(`${opts.connections} connections, warm-up ${opts.warmup} s, ${opts.r
   `${pin ? 'servers pinned to core 0, load generator to core 1' : 'no CPU pinning (taskset unavailable or --no-pin)'}, ` +
   `load average ${machine.loadavgAtStart.join(' ')}\n`);
 
+/**
+ * On a shared machine: wait (up to `seconds`) until processes other than ours
+ * use less than 30 % of a core, sampled over one second. Returns seconds waited.
+ */
+async function waitQuiet(seconds) {
+  const started = Date.now();
+  while (Date.now() - started < seconds * 1000) {
+    const b0 = machineBusySeconds();
+    const c0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 1000));
+    const mine = (process.cpuUsage(c0).user + process.cpuUsage(c0).system) / 1e6;
+    if (machineBusySeconds() - b0 - mine < 0.3) break;
+  }
+  return (Date.now() - started) / 1000;
+}
+
 /** One scenario, one round: start server, warm up, measure, verify, stop. */
 async function runOnce(sc) {
+  const waited = args['wait-quiet'] ? await waitQuiet(Number(args['wait-quiet'])) : 0;
   const port = await freePort();
   let target;
   try {
@@ -164,6 +183,7 @@ async function runOnce(sc) {
     return {
       ...kept,
       verifiedSamples: samples.length,
+      waitedForQuietSeconds: waited,
       cpu,
       warmupRps: warm.rps,
       rssAfter,
