@@ -80,6 +80,7 @@ function openssl(args: string[], cwd: string): void {
  * - `orders`: CN=orders,O=Acme,C=US with SANs DNS:orders.acme.test, URI:spiffe://acme/orders, IP:10.1.2.3, email:orders@acme.test (by `ca`)
  * - `billing`: CN=billing,O=Acme,C=US (by `ca`)
  * - `imposter`: the same subject and SANs as `orders`, issued by `rogue`
+ * - `expired`: the same subject and SANs as `orders`, issued by `ca`, expired
  * - `selfsigned` and `selfsigned2`: self-signed.
  */
 export function makePki(): Pki {
@@ -88,16 +89,18 @@ export function makePki(): Pki {
   for (const ca of ['ca', 'rogue']) {
     openssl(['req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=Latchkey test ${ca}`], dir);
   }
-  const issue = (name: string, ca: string, subj: string, san: string) => {
+  const issue = (name: string, ca: string, subj: string, san: string, days = '2') => {
     writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n`);
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subj], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`], dir);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', days, '-extfile', `${name}.ext`], dir);
   };
   issue('server', 'ca', '/CN=127.0.0.1', 'IP:127.0.0.1,DNS:localhost');
   const ordersSan = 'DNS:orders.acme.test,URI:spiffe://acme/orders,IP:10.1.2.3,email:orders@acme.test';
   issue('orders', 'ca', '/C=US/O=Acme/CN=orders', ordersSan);
   issue('billing', 'ca', '/C=US/O=Acme/CN=billing', 'DNS:billing.acme.test');
   issue('imposter', 'rogue', '/C=US/O=Acme/CN=orders', ordersSan);
+  // Same subject and SANs as `orders`, by `ca`, but already expired (notAfter before notBefore).
+  issue('expired', 'ca', '/C=US/O=Acme/CN=orders', ordersSan, '-1');
   for (const s of ['selfsigned', 'selfsigned2']) {
     openssl(['req', '-x509', ...ec, '-keyout', `${s}.key`, '-out', `${s}.crt`, '-days', '2', '-subj', `/CN=${s}`], dir);
   }

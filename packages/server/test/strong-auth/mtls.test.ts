@@ -57,10 +57,12 @@ describe('mutual TLS over our own TLS listener (RFC 8705)', () => {
     }
   });
 
-  it('wrong certificate → 401: same subject from a rogue CA, another client’s certificate, self-signed, none', async () => {
+  it('wrong certificate → 401: same subject from a rogue CA, expired, another client’s certificate, self-signed, none', async () => {
     for (const [name, cert] of [
       ['dn', 'imposter'],
       ['dns', 'imposter'],
+      ['dn', 'expired'],
+      ['dns', 'expired'],
       ['dn', 'billing'],
       ['billing', 'orders'],
       ['dn', 'selfsigned'],
@@ -175,10 +177,12 @@ describe('client certificate from a TLS-terminating proxy header', () => {
     assert.equal(s.status, 200, s.text);
   });
 
-  it('from a trusted proxy, a certificate we cannot verify against tlsCa is not a tls_client_auth credential', async () => {
-    const r = await send(trusted, 'dn', escapedPem('imposter'));
-    assert.equal(r.status, 401);
-    assert.deepEqual(r.json, INVALID_CLIENT);
+  it('from a trusted proxy, a certificate we cannot verify against tlsCa (rogue CA, expired) is not a tls_client_auth credential', async () => {
+    for (const name of ['imposter', 'expired']) {
+      const r = await send(trusted, 'dn', escapedPem(name));
+      assert.equal(r.status, 401, name);
+      assert.deepEqual(r.json, INVALID_CLIENT);
+    }
   });
 
   it('from an untrusted peer the header is ignored → 401 invalid_client (no certificate)', async () => {
