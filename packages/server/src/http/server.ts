@@ -4,6 +4,7 @@ import { errSummary } from '../services.js';
 import { tokenEndpoint } from '../protocol/token.js';
 import { buildMetadata } from '../protocol/metadata.js';
 import type { OAuthRequest, OAuthResponse } from '../protocol/request.js';
+import { createFastPathServer } from './fast-path.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -45,6 +46,10 @@ export async function buildHttpServer(s: Services, opts: { https?: Record<string
     keepAliveTimeout: 10_000,
     forceCloseConnections: 'idle',
     ...(opts.https ? { https: opts.https } : {}),
+    // Plain HTTP without client-certificate headers: the token endpoint takes the node:http fast path.
+    ...(!opts.https && !s.config.tlsClientCertHeader && process.env.LATCHKEY_NO_FAST_PATH !== '1'
+      ? { serverFactory: createFastPathServer(s, BODY_LIMIT, s.config.trustProxy) }
+      : {}),
   } as any) as unknown as FastifyInstance;
 
   // Keep bodies as text: the token endpoint parses forms itself (duplicate detection), and other media
@@ -87,7 +92,13 @@ export async function buildHttpServer(s: Services, opts: { https?: Record<string
 
   /** POST-only OAuth endpoint with 405 + Allow for everything else (SPEC §3). */
   const postEndpoint = (path: string, handler: (r: OAuthRequest, s: Services) => Promise<OAuthResponse>) => {
-    app.post(path, async (req, reply) => send(reply, await handler(toOAuthRequest(req, s.config.issuer), s)));
+    // OAuth endpoints read any body as text and judge the media type themselves (invalid_request, not 415
+    // or a JSON parse error), the same on this path as on the node:http fast path.
+    void app.register(async (scope) => {
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+      scope.post(path, async (req, reply) => send(reply, await handler(toOAuthRequest(req, s.config.issuer), s)));
+    });
     app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: path, handler: methodNotAllowed('POST') });
   };
   (app as unknown as { latchkeyPost: typeof postEndpoint }).latchkeyPost = postEndpoint;

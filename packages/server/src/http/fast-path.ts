@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { BlockList } from 'node:net';
+import { peerTrusted, trustedPeers } from './trusted-proxy.js';
+import { tokenEndpoint } from '../protocol/token.js';
+import type { OAuthRequest } from '../protocol/request.js';
+import type { Services } from '../services.js';
+import { errSummary } from '../services.js';
+
+const TOKEN_PATH = '/oauth2/token';
+
+/**
+ * The token endpoint's hot path, served straight from node:http. The endpoint is framework-free
+ * (OAuthRequest in, OAuthResponse out), so the router, hooks and reply machinery of Fastify only add
+ * cost here — about a third of the CPU per token (docs/performance.md). Everything else (other
+ * endpoints, other methods on this path, TLS listeners with client certificates) goes to Fastify.
+ * Behaviour is the same on both paths: the token-endpoint tests run against this one, and
+ * `test/http/fast-path.test.ts` checks the parity cases (413, query strings, X-Forwarded-For).
+ */
+export function createFastPathServer(s: Services, bodyLimit: number, trustProxy: string | undefined) {
+  const trusted: BlockList | undefined = trustedPeers(trustProxy);
+  const issuer = s.config.issuer;
+  const log = s.log;
+
+  function clientAddress(req: IncomingMessage): string {
+    let addr = req.socket.remoteAddress ?? '';
+    if (!trusted) return addr;
+    const xff = req.headers['x-forwarded-for'];
+    if (typeof xff !== 'string') return addr;
+    // Walk back through the proxies we trust; the first untrusted hop is the client (as proxy-addr does).
+    const hops = xff.split(',');
+    while (hops.length > 0 && peerTrusted(trusted, addr)) addr = hops.pop()!.trim();
+    return addr;
+  }
+
+  function respond(res: ServerResponse, status: number, headers: Record<string, string>, body: string, req: IncomingMessage, t0: bigint) {
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(status, headers);
+    res.end(body);
+    if (log.isLevelEnabled('info')) {
+      log.info({ method: 'POST', path: TOKEN_PATH, status, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100 }, 'request');
+    }
+    void req;
+  }
+
+  function tooLarge(res: ServerResponse, req: IncomingMessage, t0: bigint) {
+    respond(
+      res,
+      413,
+      { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close' },
+      JSON.stringify({ error: 'invalid_request', error_description: `request body larger than ${bodyLimit} bytes` }),
+      req,
+      t0,
+    );
+    req.resume();
+  }
+
+  /** Returns true when it took the request. */
+  function handle(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'POST') return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    if ((q === -1 ? url : url.slice(0, q)) !== TOKEN_PATH) return false;
+    const t0 = process.hrtime.bigint();
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > bodyLimit) {
+      tooLarge(res, req, t0);
+      return true;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on('data', (c: Buffer) => {
+      if (aborted) return;
+      size += c.length;
+      if (size > bodyLimit) {
+        aborted = true;
+        tooLarge(res, req, t0);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', () => {
+      aborted = true;
+    });
+    req.on('end', () => {
+      if (aborted) return;
+      const oreq: OAuthRequest = {
+        method: 'POST',
+        url: issuer + TOKEN_PATH,
+        headers: req.headers,
+        rawBody: size === 0 ? undefined : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+        remoteAddress: clientAddress(req),
+      };
+      tokenEndpoint(oreq, s).then(
+        (r) => respond(res, r.status, { ...r.headers }, r.body, req, t0),
+        (e) => {
+          log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'unhandled error');
+          respond(res, 500, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, '{"error":"server_error","error_description":"internal error"}', req, t0);
+        },
+      );
+    });
+    return true;
+  }
+
+  /** Fastify `serverFactory`: our handler first, Fastify's for everything else. */
+  return (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): Server =>
+    createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+      if (!handle(req, res)) fastifyHandler(req, res);
+    });
+}
