@@ -105,6 +105,15 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
 
+  /** Sign-ins are audited like changes; an audit write failure is logged, not fatal (the store may be down while tokens still work). */
+  const audit = async (action: string, clientId: string, after: Record<string, unknown> | null) => {
+    try {
+      await s.store.addAudit({ at: Date.now(), actor: `console:${clientId}`, action, target: clientId, before: null, after });
+    } catch (e) {
+      s.log.warn({ err: errSummary(e), action }, 'console audit write failed');
+    }
+  };
+
   // ---- static files ----
   const serve = (path: string) => (_req: FastifyRequest, reply: FastifyReply) => {
     if (files.size === 0) files = loadStatic(consoleDir());
@@ -205,6 +214,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       throw e;
     }
     const sess = sessions.create(b.client_id, access_token, Date.now() + expires_in * 1000);
+    await audit('console.sign_in', sess.clientId, { expires_at: sess.expiresAt });
     return json(reply, 201, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString() }, { 'set-cookie': cookie(sess.id, expires_in) });
   });
 
@@ -214,10 +224,11 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     return json(reply, 200, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString(), issuer: s.config.issuer });
   });
 
-  app.delete(`${CONSOLE_API}/session`, (req, reply) => {
+  app.delete(`${CONSOLE_API}/session`, async (req, reply) => {
     const sess = guard(req, reply);
     if (!sess) return reply;
     sessions.delete(sess.id);
+    await audit('console.sign_out', sess.clientId, null);
     return json(reply, 204, undefined, { 'set-cookie': cookie('', 0) });
   });
 

@@ -138,6 +138,11 @@ describe('console server side (CSP, session, CSRF)', () => {
     assert.match(out.headers.get('set-cookie')!, /^lk_console=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0$/);
     assert.equal((await req(srv, 'GET', '/console/api/session', { headers: { cookie: s.cookie } })).status, 401);
     assert.equal((await req(srv, 'GET', '/console/api/admin/keys', { headers: { cookie: s.cookie } })).status, 401);
+    const recs = (await srv.services.store.queryAudit({ target: srv.admin.client_id, limit: 2 })).map((r) => [r.action, r.actor]);
+    assert.deepEqual(recs, [
+      ['console.sign_out', `console:${srv.admin.client_id}`],
+      ['console.sign_in', `console:${srv.admin.client_id}`],
+    ]);
   });
 
   it('the demo protected API needs a session, then checks the Bearer token', async () => {
