@@ -5,7 +5,7 @@ import { fetchJson, isObject, type FetchLike } from './http-json.js';
 export interface RemoteJwksOptions {
   /** Algorithms the verifier accepts; keys usable for none of them are ignored. */
   algorithms: readonly JwsAlgorithm[];
-  /** Minimum time between two fetches, whatever triggers them (unknown `kid`, expiry, failure). */
+  /** Minimum time between two fetches triggered by unknown `kid`s, and the back-off after a failed fetch. */
   cooldownMs: number;
   /** After this age the set is refreshed in the background; the old keys keep working meanwhile. */
   maxAgeMs: number;
@@ -20,10 +20,15 @@ export class JwksUnavailableError extends Error {}
 
 /**
  * A remote JWK Set (RFC 7517 §5) held as node:crypto verifiers, one per
- * (`kid`, `alg`). In the spirit of jose's `createRemoteJWKSet`: refresh is
- * single-flight, an unknown `kid` triggers a refresh at most once per cooldown
- * (so forged tokens with random `kid`s cannot flood the issuer), and a stale
- * set is refreshed in the background rather than blocking requests.
+ * (`kid`, `alg`). In the spirit of jose's `createRemoteJWKSet`, with separate budgets:
+ *
+ * - an unknown `kid` triggers at most one fetch per cooldown, so forged tokens with
+ *   random `kid`s cannot make us flood the issuer;
+ * - the scheduled refresh (every `maxAge`, in the background, old keys keep working)
+ *   does not spend that budget, so a key rotation right after it is still picked up
+ *   on the new key's first token;
+ * - after a failed fetch nothing is fetched for a cooldown;
+ * - every fetch is single-flight, and requests with an unknown `kid` wait for one in flight.
  */
 export class RemoteJwks {
   readonly #resolveUri: () => Promise<string>;
@@ -31,7 +36,8 @@ export class RemoteJwks {
   #byKid = new Map<string, Verifier[]>();
   #all: Verifier[] = [];
   #loadedAt = Number.NEGATIVE_INFINITY;
-  #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  #lastFailureAt = Number.NEGATIVE_INFINITY;
+  #lastKidRefreshAt = Number.NEGATIVE_INFINITY;
   #pending: Promise<void> | undefined;
   #fetches = 0;
 
@@ -56,16 +62,27 @@ export class RemoteJwks {
    * list means no key matches, even after the refresh the cooldown allowed.
    */
   async candidates(kid: string | undefined, alg: JwsAlgorithm): Promise<readonly Verifier[]> {
+    const { cooldownMs, maxAgeMs } = this.#options;
     const now = this.#options.now();
     if (this.#loadedAt === Number.NEGATIVE_INFINITY) {
-      await this.#refresh(now, true);
-    } else if (now - this.#loadedAt >= this.#options.maxAgeMs && this.#mayFetch(now)) {
-      this.#refresh(now, false).catch((err: Error) => this.#options.onRefreshError?.(err));
+      if (this.#pending === undefined && now - this.#lastFailureAt < cooldownMs) {
+        throw new JwksUnavailableError('JWKS never loaded and the last attempt failed within the cooldown');
+      }
+      await this.#refresh();
+    } else if (now - this.#loadedAt >= maxAgeMs && this.#pending === undefined && now - this.#lastFailureAt >= cooldownMs) {
+      this.#refresh().catch((err: Error) => this.#options.onRefreshError?.(err));
     }
     let found = this.#lookup(kid, alg);
-    if (found.length === 0 && this.#mayFetch(this.#options.now())) {
-      // Unknown kid: perhaps the issuer rotated keys. At most one fetch per cooldown (RFC 8725 §3.10 spirit: do not let the token steer I/O).
-      await this.#refresh(this.#options.now(), false).catch((err: Error) => this.#options.onRefreshError?.(err));
+    if (found.length > 0) return found;
+    if (this.#pending !== undefined) {
+      // A fetch is already running (scheduled or another request's): it may bring the key, and costs nothing extra.
+      await this.#pending.catch(() => {});
+      found = this.#lookup(kid, alg);
+    } else if (now - this.#lastKidRefreshAt >= cooldownMs && now - this.#lastFailureAt >= cooldownMs) {
+      // Unknown kid: perhaps the issuer rotated keys. The token only gets to ask once per cooldown
+      // (RFC 8725 §3.10 spirit: do not let received tokens steer our I/O).
+      this.#lastKidRefreshAt = now;
+      await this.#refresh().catch((err: Error) => this.#options.onRefreshError?.(err));
       found = this.#lookup(kid, alg);
     }
     return found;
@@ -78,21 +95,18 @@ export class RemoteJwks {
     return list.filter((v) => v.alg === alg);
   }
 
-  #mayFetch(now: number): boolean {
-    return this.#pending !== undefined || now - this.#lastAttemptAt >= this.#options.cooldownMs;
-  }
-
-  /** Single-flight refresh. `required`: the caller has no keys at all and must fail if this fails. */
-  #refresh(now: number, required: boolean): Promise<void> {
+  /** Single-flight fetch. */
+  #refresh(): Promise<void> {
     if (this.#pending) return this.#pending;
-    if (now - this.#lastAttemptAt < this.#options.cooldownMs) {
-      return required ? Promise.reject(new JwksUnavailableError('JWKS never loaded and the last attempt failed within the cooldown')) : Promise.resolve();
-    }
-    this.#lastAttemptAt = now;
     this.#fetches++;
-    this.#pending = this.#load().finally(() => {
-      this.#pending = undefined;
-    });
+    this.#pending = this.#load()
+      .catch((err: unknown) => {
+        this.#lastFailureAt = this.#options.now();
+        throw err;
+      })
+      .finally(() => {
+        this.#pending = undefined;
+      });
     return this.#pending;
   }
 

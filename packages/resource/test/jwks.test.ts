@@ -30,18 +30,35 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
           .sign(privateKey),
       ),
     );
-    // Right after the initial load we are inside the cooldown: no fetch at all.
+    // First window: the first unknown kid may ask once; the other 99 may not.
     for (const t of forged.slice(0, 100)) await assert.rejects(rs.verify(t), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
-    assert.equal(as.jwksFetches - start, 0);
-    // Next window: exactly one fetch, whatever the concurrency.
+    assert.equal(as.jwksFetches - start, 1);
+    // Next window: exactly one more fetch, whatever the concurrency.
     clock.advance(30_000);
     await Promise.all(forged.slice(100, 200).map((t) => assert.rejects(rs.verify(t), { code: 'ERR_JWKS_NO_MATCHING_KEY' })));
-    assert.equal(as.jwksFetches - start, 1);
+    assert.equal(as.jwksFetches - start, 2);
+    clock.advance(29_000);
     for (const t of forged.slice(200)) await assert.rejects(rs.verify(t), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
-    assert.equal(as.jwksFetches - start, 1);
-    assert.equal(rs.stats.jwksFetches, 2);
+    assert.equal(as.jwksFetches - start, 2);
+    assert.equal(rs.stats.jwksFetches, 3);
     // Valid tokens keep working throughout.
     await rs.verify(await as.sign());
+  });
+
+  it('the scheduled refresh does not spend the unknown-kid budget: a rotation right after it is seamless', async () => {
+    const clock = fakeClock();
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, jwks: { cooldown: 30, maxAge: 60 } });
+    const exp = nowSeconds() + 3600;
+    await rs.verify(await as.sign({ exp }));
+    clock.advance(61_000);
+    await rs.verify(await as.sign({ exp })); // starts the scheduled background refresh
+    await new Promise((r) => setTimeout(r, 50));
+    const fetches = as.jwksFetches;
+    // The issuer now switches to a brand-new key at once (no pre-publication).
+    const fresh = await as.addKey('ES256');
+    clock.advance(1_000);
+    assert.equal((await rs.verify(await as.sign({ exp }, { key: fresh }))).clientId, 'client-1');
+    assert.equal(as.jwksFetches - fetches, 1);
   });
 
   it('concurrent first requests share one discovery and one JWKS fetch', async () => {
