@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
@@ -213,6 +214,44 @@ describe('client certificate from a TLS-terminating proxy header', () => {
     const m = (await (await fetch(`${trusted.url}/.well-known/oauth-authorization-server`)).json()) as any;
     assert.ok(m.token_endpoint_auth_methods_supported.includes('tls_client_auth'));
     assert.equal(m.tls_client_certificate_bound_access_tokens, true);
+  });
+});
+
+describe('self_signed_tls_client_auth with a jwks_uri (certificate rotation)', () => {
+  it('a newly published certificate is found by refetching the JWKS once', async () => {
+    const pki = makePki();
+    let jwks = { keys: [jwkWithCertificate(pki.client('selfsigned').x509)] };
+    let hits = 0;
+    const jwksServer = createServer((_req, res) => {
+      hits++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+    });
+    await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+    const a = jwksServer.address();
+    const srv = await startTestServer({
+      config: { ...NO_LIMIT, tlsClientCertHeader: 'X-Client-Cert', trustProxy: 'loopback', jwksRefreshCooldown: 0 },
+    });
+    try {
+      const c = await srv.createClient({
+        scope: 'a',
+        token_endpoint_auth_method: 'self_signed_tls_client_auth',
+        jwks_uri: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/jwks`,
+      });
+      const send = (name: string) =>
+        postForm(`${srv.url}/oauth2/token`, { ...cc, client_id: c.client_id }, { 'x-client-cert': `:${pki.client(name).x509.raw.toString('base64')}:` });
+      assert.equal((await send('selfsigned')).status, 200);
+      assert.equal((await send('selfsigned2')).status, 401, 'not registered yet');
+      jwks = { keys: [...jwks.keys, jwkWithCertificate(pki.client('selfsigned2').x509)] };
+      const r = await send('selfsigned2');
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(decodeJwt(r.json.access_token).cnf, { 'x5t#S256': x5tS256(pki.client('selfsigned2').x509) });
+      assert.ok(hits >= 2, 'the JWKS was fetched again');
+    } finally {
+      await srv.close();
+      jwksServer.closeAllConnections();
+      await new Promise((r) => jwksServer.close(r));
+      pki.cleanup();
+    }
   });
 });
 
