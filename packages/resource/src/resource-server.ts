@@ -505,13 +505,14 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
 
   /**
    * Full check of one request: parses `Authorization` (RFC 6750 §2.1, RFC 9449 §7.1),
-   * verifies the token and its sender constraint, then the scopes. Never throws:
-   * a rejection comes back with a ready RFC 6750 §3 response.
+   * verifies the token and its sender constraint, then the scopes. A rejected request
+   * resolves with a ready RFC 6750 §3 response; only an invalid `scopes` argument rejects.
    */
   async authenticate(request: ProtectedResourceRequest, scopes?: ScopeInput): Promise<AuthOutcome<C>> {
     let scheme: 'Bearer' | 'DPoP' | undefined;
+    // A bad scope requirement is a programming error (ResourceConfigError), not the caller's: it rejects.
+    const requirement = toRequirement(scopes);
     try {
-      const requirement = toRequirement(scopes);
       const raw = readHeader(request.headers, 'authorization');
       let authorization: string | undefined;
       if (typeof raw === 'string') authorization = raw;

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomUUID } from 'node:crypto';
 import express from 'express';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { createResourceServer, expressAuth, getAuth, nodeHttpGuard, ResourceError } from '../src/index.js';
+import Fastify from 'fastify';
+import { createResourceServer, expressAuth, getAuth, nodeHttpGuard, ResourceConfigError, ResourceError, withAuth } from '../src/index.js';
+import { latchkeyFastify } from '../src/adapters/fastify.js';
 import { nowSeconds, startIssuer, type TestIssuer } from './helpers/issuer.js';
 
 const close = (s: Server) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); });
@@ -37,6 +39,19 @@ describe('adapter options', () => {
     } finally {
       await close(server);
     }
+  });
+
+  it('an invalid scope requirement fails at wiring time in every adapter, not on a request', async () => {
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+    const bad = 'read "orders"';
+    assert.throws(() => nodeHttpGuard(rs, { scopes: bad }), ResourceConfigError);
+    assert.throws(() => expressAuth(rs, { scopes: bad }), ResourceConfigError);
+    assert.throws(() => withAuth(rs, () => new Response('x'), { scopes: bad }), ResourceConfigError);
+    await assert.rejects(rs.authenticate({ method: 'GET', url: 'https://api.example.test/', headers: {} }, bad), ResourceConfigError);
+    const app = Fastify();
+    await app.register(latchkeyFastify, { resourceServer: rs });
+    assert.throws(() => app.get('/x', { config: { latchkey: { scopes: bad } } }, async () => 'x'), ResourceConfigError);
+    await app.close();
   });
 
   it('getAuth on an unauthenticated request is a wiring error, not a silent undefined', () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTokenClaims, AuthInfo, ResourceServer } from '../resource-server.js';
 import { ResourceError } from '../errors.js';
-import type { ScopeInput } from '../scopes.js';
+import { toRequirement, type ScopeInput } from '../scopes.js';
 import { fromNodeRequest, sendNodeError, type NodeAdapterOptions } from './node-http.js';
 
 /** The request as seen by handlers after {@link expressAuth}: `req.auth` is set. */
@@ -38,7 +38,8 @@ export function expressAuth<C extends AccessTokenClaims = AccessTokenClaims>(
   rs: ResourceServer<C>,
   options: ExpressAuthOptions = {},
 ): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
-  const { scopes, passErrors = false, trustProxy = false } = options;
+  const { passErrors = false, trustProxy = false } = options;
+  const scopes = toRequirement(options.scopes); // validated now, not on the first request
   return (request, res, next) => {
     const req = request as ExpressLikeRequest;
     const path = req.originalUrl ?? req.url ?? '/';

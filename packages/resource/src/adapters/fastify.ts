@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessTokenClaims, AuthInfo, ResourceServer } from '../resource-server.js';
-import type { ScopeInput } from '../scopes.js';
+import { toRequirement, type ScopeInput } from '../scopes.js';
 import { nodeClientCertificate, nodeHeaders } from './node-http.js';
 
 declare module 'fastify' {
@@ -37,7 +37,13 @@ export interface LatchkeyFastifyOptions<C extends AccessTokenClaims = AccessToke
 export const latchkeyFastify: FastifyPluginAsync<LatchkeyFastifyOptions> = async (fastify, options) => {
   const rs = options.resourceServer;
   if (rs === undefined || typeof rs.authenticate !== 'function') throw new TypeError('latchkeyFastify: options.resourceServer is required');
+  const defaultScopes = toRequirement(options.scopes); // validated at registration
   if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
+  // Validate per-route requirements when routes are declared, not on their first request.
+  fastify.addHook('onRoute', (route) => {
+    const config = (route.config as { latchkey?: false | { scopes?: ScopeInput } } | undefined)?.latchkey;
+    if (config) toRequirement(config.scopes);
+  });
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const config = request.routeOptions.config.latchkey;
     if (config === false) return;
@@ -49,7 +55,7 @@ export const latchkeyFastify: FastifyPluginAsync<LatchkeyFastifyOptions> = async
         headers: nodeHeaders(request.raw),
         clientCertificate: nodeClientCertificate(request.raw),
       },
-      config?.scopes ?? options.scopes,
+      config?.scopes === undefined ? defaultScopes : toRequirement(config.scopes),
     );
     if (outcome.ok) {
       request.auth = outcome.auth as AuthInfo;

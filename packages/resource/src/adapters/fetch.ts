@@ -1,7 +1,7 @@
 import type { AccessTokenClaims, AuthInfo, ErrorResponse, ResourceServer } from '../resource-server.js';
 import type { ResourceError } from '../errors.js';
 import type { CertificateInput } from '../mtls.js';
-import type { ScopeInput } from '../scopes.js';
+import { toRequirement, type ScopeInput } from '../scopes.js';
 
 export interface FetchAdapterOptions {
   scopes?: ScopeInput;
@@ -63,8 +63,9 @@ export function withAuth<C extends AccessTokenClaims = AccessTokenClaims, A exte
   handler: (request: Request, auth: AuthInfo<C>, ...rest: A) => Response | Promise<Response>,
   options: FetchAdapterOptions = {},
 ): (request: Request, ...rest: A) => Promise<Response> {
+  const prepared = { ...options, scopes: toRequirement(options.scopes) }; // validated now, not on the first request
   return async (request, ...rest) => {
-    const result = await authenticateRequest(rs, request, options);
+    const result = await authenticateRequest(rs, request, prepared);
     return result.ok ? handler(request, result.auth, ...rest) : result.response;
   };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AccessTokenClaims, AuthInfo, ErrorResponse, ProtectedResourceRequest, ResourceServer } from '../resource-server.js';
-import type { ScopeInput } from '../scopes.js';
+import { toRequirement, type ScopeInput } from '../scopes.js';
 
 /** Options shared by the node-based adapters. */
 export interface NodeAdapterOptions {
@@ -103,8 +103,9 @@ export function nodeHttpGuard<C extends AccessTokenClaims = AccessTokenClaims>(
   options: NodeAdapterOptions = {},
 ): (req: IncomingMessage, res: ServerResponse, scopes?: ScopeInput) => Promise<AuthInfo<C> | undefined> {
   const { trustProxy = false } = options;
+  const defaultScopes = toRequirement(options.scopes); // validated now, not on the first request
   return async (req, res, scopes) => {
-    const outcome = await rs.authenticate(fromNodeRequest(req, { trustProxy }), scopes ?? options.scopes);
+    const outcome = await rs.authenticate(fromNodeRequest(req, { trustProxy }), scopes ?? defaultScopes);
     if (outcome.ok) return outcome.auth;
     sendNodeError(res, outcome.response);
     return undefined;
