@@ -112,7 +112,7 @@ export interface TokenClientOptions {
   refreshAheadSeconds?: number;
   /** Random extra refresh lead, as a fraction of the refresh-ahead window (0..1), so a fleet spreads out. Default 0.5. */
   refreshJitter?: number;
-  /** A token is never handed out within this margin of its expiry (network time, clock drift). Default 10 s, at most a tenth of the lifetime. */
+  /** A token is never handed out within this margin of its expiry (network time, clock drift). Default 10 s, at most a fifth of the lifetime. */
   expiryMarginSeconds?: number;
   /** Lifetime assumed when the response has no `expires_in` and the token is not a JWT with `exp`. Default 300. */
   defaultExpiresInSeconds?: number;
@@ -154,6 +154,14 @@ interface CacheEntry {
 }
 
 const NEVER_RETRY = new Set(['invalid_client', 'invalid_scope', 'invalid_request', 'unauthorized_client', 'invalid_grant', 'unsupported_grant_type', 'invalid_target']);
+
+function rawPart(value: string | readonly string[] | undefined): string {
+  if (value === undefined) return 'u';
+  if (typeof value === 'string') return `s${value.length}:${value}`;
+  let out = 'a';
+  for (const v of value) out += `${String(v).length}:${v}`;
+  return out;
+}
 
 function normaliseScope(scope: string | readonly string[] | undefined): string | undefined {
   if (scope === undefined) return undefined;
@@ -455,9 +463,8 @@ export class TokenClient {
 
   private keyFor(options: TokenRequestOptions): string {
     if (options.scope === undefined && options.resource === undefined) return this.defaultKey;
-    const raw = `${options.scope === undefined ? '\u0001' : typeof options.scope === 'string' ? options.scope : options.scope.join(' ')}\n${
-      options.resource === undefined ? '\u0001' : typeof options.resource === 'string' ? options.resource : options.resource.join(' ')
-    }`;
+    // Length-prefixed, so no two different inputs (valid or not) share a memo entry.
+    const raw = `${rawPart(options.scope)}|${rawPart(options.resource)}`;
     let key = this.keyMemo.get(raw);
     if (key === undefined) {
       const scope = options.scope === undefined ? this.defaultScope : normaliseScope(options.scope);
@@ -571,7 +578,7 @@ export class TokenClient {
     const lifetime = Math.max(0, token.expiresAt - sentAt);
     // Long-lived tokens use the configured margins as they are; short-lived ones (seconds) get
     // proportional ones, so a token is still used for at least half of its life before renewal.
-    const margin = Math.min(this.expiryMarginMs, lifetime * 0.1);
+    const margin = Math.min(this.expiryMarginMs, lifetime * 0.2);
     const usableUntil = token.expiresAt - margin;
     const window = Math.min(this.refreshAheadMs, lifetime * 0.25);
     return { usableUntil, refreshAt: Math.max(sentAt, usableUntil - window - Math.random() * this.refreshJitter * window) };

@@ -29,7 +29,8 @@ test(`refresh-ahead with 2 s tokens: no caller receives an expired token in a ${
       // The server's own expiry (JWT exp, whole seconds) must still be in the future when we get it.
       const exp = decodeJwt(token.accessToken).exp! * 1000;
       assert.ok(exp > now, `token expired ${now - exp} ms before it was handed out`);
-      assert.ok(token.expiresAt > now);
+      // Our own estimate is conservative: it never claims more life than the server gave.
+      assert.ok(token.expiresAt <= exp, `expiresAt ${token.expiresAt - exp} ms after the server's exp`);
       distinct.add(token.accessToken);
       calls += 1;
       await new Promise((r) => setTimeout(r, 5));
@@ -173,3 +174,17 @@ async function waitFor<T>(fn: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+test('per-call options: invalid input is never mistaken for a memoised valid key', async (t) => {
+  const as = await startScriptedAs();
+  t.after(() => as.close());
+  const client = new TokenClient({ issuer: as.issuer, auth });
+  await client.getToken({ resource: ['https://a.example/', 'https://b.example/'] });
+  await client.getToken();
+  await assert.rejects(client.getToken({ scope: '\u0001' }), (e: any) => e.code === 'ERR_INVALID_OPTIONS');
+  // One element that looks like two, after joining: a different (and here valid) resource.
+  await client.getToken({ resource: ['https://a.example/ https://b.example/'] }).catch(() => undefined);
+  const sent = as.requests.map((r) => r.params.getAll('resource'));
+  assert.deepEqual(sent[0], ['https://a.example/', 'https://b.example/']);
+  assert.notDeepEqual(sent.at(-1), ['https://a.example/', 'https://b.example/']);
+});
