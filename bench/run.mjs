@@ -13,7 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { canPin, freePort, rssOf, cpuSecondsOfTree, machineBusySeconds } from './lib/proc.mjs';
+import { canPin, freePort, rssOf, cpuSecondsOfTree, machineBusySeconds, threadCpuSeconds } from './lib/proc.mjs';
 import { machineInfo } from './lib/machine.mjs';
 import { runLoad } from './lib/load.mjs';
 import { SCENARIOS, setupScenario, Unsupported } from './lib/scenarios.mjs';
@@ -156,18 +156,26 @@ async function runOnce(sc) {
     const warm = await load(opts.warmup, 0);
     target.beforePhase?.(opts.duration, warm.rps);
     const serverCpu0 = cpuSecondsOfTree(target.pid);
+    const threads0 = threadCpuSeconds(target.pid);
     const loadCpu0 = process.cpuUsage();
     const machine0 = machineBusySeconds();
     const res = await load(opts.duration, 200);
     const loadCpu = process.cpuUsage(loadCpu0);
     const serverCpu = cpuSecondsOfTree(target.pid) - serverCpu0;
     const machineBusy = machineBusySeconds() - machine0;
+    const threads1 = threadCpuSeconds(target.pid);
     const rssAfter = rssOf(target.pid);
     const cpu = {
       serverCores: serverCpu / res.seconds,
       serverUsPerRequest: res.ok ? (serverCpu * 1e6) / res.ok : NaN,
       loadgenCores: (loadCpu.user + loadCpu.system) / 1e6 / res.seconds,
     };
+    // Main thread vs the rest (V8's concurrent GC/compiler threads, libuv pool) of the server's
+    // first process; with --workers this is the primary only, so leave it out.
+    if (threads0 && threads1 && !sc.workers) {
+      cpu.mainThreadUsPerRequest = res.ok ? ((threads1.main - threads0.main) * 1e6) / res.ok : NaN;
+      cpu.otherThreadsUsPerRequest = res.ok ? ((threads1.others - threads0.others) * 1e6) / res.ok : NaN;
+    }
     // CPU the rest of the machine (other users of a shared box) took during the run.
     cpu.otherCores = Math.max(0, machineBusy / res.seconds - cpu.serverCores - cpu.loadgenCores);
     const problems = [];

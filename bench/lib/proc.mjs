@@ -168,3 +168,23 @@ export function machineBusySeconds() {
     return null;
   }
 }
+
+/** CPU seconds of a process split into its main thread and all other threads (V8 GC/compiler, libuv pool). */
+export function threadCpuSeconds(pid) {
+  let main = 0;
+  let others = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const s = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+        if (Number(tid) === pid) main += s;
+        else others += s;
+      } catch { /* thread exited */ }
+    }
+  } catch {
+    return null;
+  }
+  return { main, others };
+}

@@ -24,6 +24,8 @@ export function summarize(name, sc, runs) {
     serverCores: median(measured.map((r) => r.cpu?.serverCores)),
     loadgenCores: median(measured.map((r) => r.cpu?.loadgenCores)),
     otherCores: median(measured.map((r) => r.cpu?.otherCores)),
+    mainThreadUsPerRequest: median(measured.map((r) => r.cpu?.mainThreadUsPerRequest)),
+    otherThreadsUsPerRequest: median(measured.map((r) => r.cpu?.otherThreadsUsPerRequest)),
     runs,
   };
 }
@@ -36,7 +38,7 @@ const fmtMs = (x) => (Number.isFinite(x) ? `${x}` : '—');
 export function buildTable(rows) {
   const by = Object.fromEntries(rows.map((r) => [r.name, r]));
   const ceiling = by.ceiling?.valid ? by.ceiling.median : NaN;
-  const header = ['scenario', 'req/s (median)', 'min–max', '× ceiling', '× peer', 'p99 ms', 'server µs/req', 'CPU srv/lg/other', 'status'];
+  const header = ['scenario', 'req/s (median)', 'min–max', '× ceiling', '× peer', 'p99 ms', 'server µs/req (main+threads)', 'CPU srv/lg/other', 'status'];
   const lines = [];
   for (const r of rows) {
     if (r.unsupported || (r.error && !r.repeats)) {
@@ -52,7 +54,9 @@ export function buildTable(rows) {
       fmtX(ratio(r.median, ceiling)),
       peer && peer.valid ? `${fmtX(ratio(r.median, peer.median))} ${peer.name}` : '—',
       fmtMs(r.p99),
-      Number.isFinite(r.serverUsPerRequest) ? r.serverUsPerRequest.toFixed(0) : '—',
+      Number.isFinite(r.serverUsPerRequest)
+        ? `${r.serverUsPerRequest.toFixed(0)}${Number.isFinite(r.mainThreadUsPerRequest) ? ` (${r.mainThreadUsPerRequest.toFixed(0)}+${r.otherThreadsUsPerRequest.toFixed(0)})` : ''}`
+        : '—',
       `${pct(r.serverCores)}/${pct(r.loadgenCores)}/${pct(r.otherCores)}`,
       r.valid ? 'ok' : `INVALID: ${r.problems.join('; ').slice(0, 160)}`,
     ]);
