@@ -58,10 +58,11 @@ export interface RunningServer {
 /** Opens the store, bootstraps on first start, loads caches, and listens. */
 export async function startServer(config: Config, opts: { log?: Logger; https?: Record<string, unknown>; port?: number } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // Read the TLS files first: a missing one is a ConfigError before anything is opened.
+  const https = opts.https ?? tlsOptionsFromConfig(config);
   const services = await openServices(config, log);
   let boot: Bootstrap | undefined;
   let http: FastifyInstance | undefined;
-  const https = opts.https ?? tlsOptionsFromConfig(config);
   try {
     boot = await bootstrap(services);
     await startServices(services);

@@ -6,6 +6,8 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { certificateMatches, parseCertificateHeader } from '../../src/client-auth/mtls.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { startServer } from '../../src/app.js';
 import { INVALID_CLIENT, httpsFetch, jwkWithCertificate, makePki, postFormTls, x5tS256, type Pki } from './helpers.js';
 
 const cc = { grant_type: 'client_credentials' };
@@ -296,5 +298,18 @@ describe('certificate matching rules (RFC 8705 §2.1.2)', () => {
     assert.ok(parseCertificateHeader(encodeURIComponent(x.toString()))?.raw.equals(x.raw));
     assert.ok(parseCertificateHeader(x.raw.toString('base64'))?.raw.equals(x.raw));
     for (const junk of ['', '::', ':x:', '%', 'abc']) assert.equal(parseCertificateHeader(junk), undefined, junk);
+  });
+});
+
+describe('TLS settings are validated at start-up', () => {
+  it('names the bad setting: key without cert, CA without a listener or header, header without trusted proxies, unreadable file', async () => {
+    const base = { dataDir: '/nonexistent-latchkey', logLevel: 'silent' };
+    assert.throws(() => loadConfig({ ...base, tlsCert: '/x.crt' }, {}), (e: Error) => e instanceof ConfigError && /tlsKey/.test(e.message));
+    assert.throws(() => loadConfig({ ...base, tlsCa: '/ca.crt' }, {}), (e: Error) => e instanceof ConfigError && /tlsCa/.test(e.message));
+    assert.throws(() => loadConfig({ ...base, tlsClientCertHeader: 'X-Client-Cert' }, {}), (e: Error) => e instanceof ConfigError && /trustProxy/.test(e.message));
+    assert.throws(() => loadConfig({ ...base, tlsClientCertHeader: 'bad header' , trustProxy: '127.0.0.1' }, {}), (e: Error) => e instanceof ConfigError && /tlsClientCertHeader/.test(e.message));
+    const c = loadConfig({ ...base, tlsCert: '/nonexistent/server.crt', tlsKey: '/nonexistent/server.key' }, {});
+    assert.equal(c.issuer, 'https://127.0.0.1:8080', 'a TLS listener makes the default issuer https');
+    await assert.rejects(startServer(c), (e: Error) => e instanceof ConfigError && /tlsCert/.test(e.message));
   });
 });
