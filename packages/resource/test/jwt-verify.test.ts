@@ -67,6 +67,35 @@ describe('JWT access tokens (RFC 9068 §4, RFC 8725)', () => {
       await rejectsWith(rs().verify(`${unsigned}AAAA`), 'ERR_JWT_ALG_NOT_ALLOWED', 401);
     });
 
+    it('"none" in any spelling', async () => {
+      for (const alg of ['None', 'NONE', 'nOnE', '']) {
+        const t = `${encodeSegment({ alg, typ: 'at+jwt' })}.${encodeSegment({ iss: as.issuer, aud: as.audience, exp: nowSeconds() + 60 })}.AAAA`;
+        await rejectsWith(rs().verify(t), 'ERR_JWT_ALG_NOT_ALLOWED');
+      }
+    });
+
+    it('keys named by the token itself (jwk, jku, x5u headers) are never used nor fetched (§3.10)', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const attackerJwk = await exportJWK(publicKey);
+      let fetched = 0;
+      const { createServer } = await import('node:http');
+      const trap = createServer((_req, res) => {
+        fetched++;
+        res.end(JSON.stringify({ keys: [{ ...attackerJwk, kid: 'evil' }] }));
+      });
+      await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+      try {
+        const trapUrl = `http://127.0.0.1:${(trap.address() as { port: number }).port}/jwks`;
+        const token = await new SignJWT({ iss: as.issuer, aud: as.audience, sub: 's', client_id: 's', iat: nowSeconds(), exp: nowSeconds() + 60, jti: 'j' })
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'evil', jwk: attackerJwk, jku: trapUrl, x5u: trapUrl })
+          .sign(privateKey);
+        await rejectsWith(rs().verify(token), 'ERR_JWKS_NO_MATCHING_KEY');
+        assert.equal(fetched, 0);
+      } finally {
+        trap.close();
+      }
+    });
+
     it('HS256 signed with the public key as the secret (§2.1 key confusion)', async () => {
       const rsa = as.keys.find((k) => k.alg === 'RS256')!;
       const secret = Buffer.from(JSON.stringify(rsa.publicJwk));
