@@ -12,7 +12,7 @@ import type { Services } from '../services.js';
 import { errSummary } from '../services.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
 import { verifyOwnToken } from '../tokens/verify-own.js';
-import { readCookie, safeEqual, SessionStore } from './sessions.js';
+import { newSession, openSession, readCookie, safeEqual, sealSession, type ConsoleSession } from './sessions.js';
 
 /**
  * Strict Content-Security-Policy for the console (no inline script or style, no eval, no framing,
@@ -85,8 +85,8 @@ const fail = (reply: FastifyReply, status: number, error: string, description: s
  *
  * - Sign-in: the browser posts admin client credentials once; the server runs the client credentials
  *   grant in-process (the same token endpoint code, rate limits included), checks that the token
- *   opens the admin API, and keeps it in a server-side session. The browser only gets an HttpOnly,
- *   SameSite=Strict cookie (Secure under https) holding a random session id — never the token.
+ *   opens the admin API, and seals it into the session cookie (sessions.ts): HttpOnly, SameSite=Strict,
+ *   Secure under https. Scripts never see the token; it is never in web storage. Sign-out revokes it.
  * - CSRF: every state-changing console call must carry the session's synchronizer token in
  *   X-CSRF-Token, and a cross-site Origin / Sec-Fetch-Site is refused outright.
  * - `/console/api/admin/*` forwards to `/admin/v1/*` with the session's Bearer token, so the console
@@ -96,7 +96,6 @@ const fail = (reply: FastifyReply, status: number, error: string, description: s
  * All hooks are route-level; nothing here runs for the token endpoint.
  */
 export async function installConsole(app: FastifyInstance, s: Services): Promise<void> {
-  const sessions = new SessionStore();
   const secure = s.config.issuer.startsWith('https:');
   const cookieName = secure ? '__Host-lk_console' : 'lk_console';
   const issuerOrigin = new URL(s.config.issuer).origin;
@@ -111,6 +110,21 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       await s.store.addAudit({ at: Date.now(), actor: `console:${clientId}`, action, target: clientId, before: null, after });
     } catch (e) {
       s.log.warn({ err: errSummary(e), action }, 'console audit write failed');
+    }
+  };
+
+  /** RFC 7009-style revocation of the session's token, so a copied cookie is dead everywhere after sign-out. */
+  const revokeSessionToken = async (sess: ConsoleSession) => {
+    const t = sess.accessToken;
+    if (t.startsWith('lko_')) {
+      await s.store.deleteOpaqueToken(opaqueTokenHash(t));
+      return;
+    }
+    // Our own token, taken from our own sealed cookie: its claims need no second verification here.
+    const claims = JSON.parse(Buffer.from(t.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown; exp?: unknown };
+    if (typeof claims.jti === 'string' && typeof claims.exp === 'number') {
+      await s.store.revokeJti(claims.jti, sess.clientId, claims.exp);
+      s.revocations.add(claims.jti, claims.exp);
     }
   };
 
@@ -149,17 +163,28 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     if (origin !== undefined && origin !== issuerOrigin) return false;
     return true;
   };
-  const session = (req: FastifyRequest) => sessions.get(readCookie(req.headers.cookie, cookieName));
+  /** The request's session, if its cookie opens and its token still opens the admin API (not expired, revoked, or of a disabled client). */
+  const session = async (req: FastifyRequest): Promise<ConsoleSession | undefined> => {
+    const sess = openSession(s.sealer, readCookie(req.headers.cookie, cookieName));
+    if (!sess) return undefined;
+    try {
+      await authenticateAdmin(s, `Bearer ${sess.accessToken}`, undefined);
+      return sess;
+    } catch (e) {
+      if (e instanceof OAuthError && e.status < 500) return undefined;
+      throw e;
+    }
+  };
   const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
   /** Session + (for unsafe methods) same-origin and the synchronizer token; replies and returns undefined on failure. */
-  const guard = (req: FastifyRequest, reply: FastifyReply) => {
+  const guard = async (req: FastifyRequest, reply: FastifyReply) => {
     if (UNSAFE.has(req.method) && !sameOrigin(req)) {
       void fail(reply, 403, 'access_denied', 'cross-site request refused');
       return undefined;
     }
-    const sess = session(req);
+    const sess = await session(req);
     if (!sess) {
-      void fail(reply, 401, 'login_required', 'sign in to the console');
+      void json(reply, 401, { error: 'login_required', error_description: 'sign in to the console' }, readCookie(req.headers.cookie, cookieName) ? { 'set-cookie': cookie('', 0) } : {});
       return undefined;
     }
     if (UNSAFE.has(req.method)) {
@@ -213,28 +238,33 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       if (e instanceof OAuthError) return fail(reply, 403, 'access_denied', `this client's tokens do not open the admin API (${e.description}); give it the issuer as audience`);
       throw e;
     }
-    const sess = sessions.create(b.client_id, access_token, Date.now() + expires_in * 1000);
+    const sess = newSession(b.client_id, access_token, Date.now() + expires_in * 1000);
     await audit('console.sign_in', sess.clientId, { expires_at: sess.expiresAt });
-    return json(reply, 201, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString() }, { 'set-cookie': cookie(sess.id, expires_in) });
+    return json(reply, 201, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString() }, { 'set-cookie': cookie(sealSession(s.sealer, sess), expires_in) });
   });
 
-  app.get(`${CONSOLE_API}/session`, (req, reply) => {
-    const sess = session(req);
-    if (!sess) return fail(reply, 401, 'login_required', 'sign in to the console');
+  app.get(`${CONSOLE_API}/session`, async (req, reply) => {
+    const sess = await guard(req, reply);
+    if (!sess) return reply;
     return json(reply, 200, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString(), issuer: s.config.issuer });
   });
 
   app.delete(`${CONSOLE_API}/session`, async (req, reply) => {
-    const sess = guard(req, reply);
+    const sess = await guard(req, reply);
     if (!sess) return reply;
-    sessions.delete(sess.id);
+    try {
+      await revokeSessionToken(sess);
+    } catch (e) {
+      s.log.warn({ err: errSummary(e) }, 'console sign-out: token revocation failed');
+      return json(reply, 503, { error: 'temporarily_unavailable', error_description: 'signed out here, but the session token could not be revoked; retry' }, { 'set-cookie': cookie('', 0), 'retry-after': '1' });
+    }
     await audit('console.sign_out', sess.clientId, null);
     return json(reply, 204, undefined, { 'set-cookie': cookie('', 0) });
   });
 
   // ---- the admin API, on behalf of the session ----
   const forward = async (req: FastifyRequest, reply: FastifyReply) => {
-    const sess = guard(req, reply);
+    const sess = await guard(req, reply);
     if (!sess) return reply;
     const rest = req.url.slice(`${CONSOLE_API}/admin`.length);
     // The session's admin token goes to /admin/v1 only: no dot segments or encoded separators that could
@@ -251,8 +281,9 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       },
       ...(hasBody ? { payload: typeof req.body === 'string' ? req.body : JSON.stringify(req.body) } : {}),
     });
-    if (res.statusCode === 401) sessions.delete(sess.id); // token expired, revoked or client disabled: sign in again
     const headers: Record<string, string> = {};
+    // Token expired, revoked or its client disabled: the session is over, drop the cookie.
+    if (res.statusCode === 401) headers['set-cookie'] = cookie('', 0);
     for (const h of ['location', 'allow', 'retry-after']) {
       const v = res.headers[h];
       if (typeof v === 'string') headers[h] = v;
@@ -267,7 +298,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
   // ---- "try it": a demo protected API that checks a token the way a resource server would ----
   app.get(`${CONSOLE_API}/try/resource`, async (req, reply) => {
     // Only for signed-in console users (it is not a public token-checking oracle).
-    if (!session(req)) return fail(reply, 401, 'login_required', 'sign in to the console');
+    if (!(await session(req))) return fail(reply, 401, 'login_required', 'sign in to the console');
     const challenge = (error: string, description: string) =>
       json(reply, 401, { error, error_description: description }, { 'www-authenticate': `Bearer realm="latchkey-demo", error="${error}", error_description="${description}"` });
     let token: string | undefined;

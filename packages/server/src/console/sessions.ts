@@ -1,64 +1,44 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Sealer } from '../keys/seal.js';
 
-/** A signed-in console user: the admin access token lives here, server-side, never in the browser. */
+/** A signed-in console user. Lives only inside the sealed, HttpOnly session cookie. */
 export interface ConsoleSession {
-  readonly id: string;
   readonly clientId: string;
   /** Bearer access token with scope latchkey:admin, obtained by client credentials at sign-in. */
   readonly accessToken: string;
-  /** Synchronizer CSRF token; the browser sends it back in X-CSRF-Token on every state-changing call. */
+  /** Synchronizer CSRF token; the page reads it from GET /console/api/session and sends it in X-CSRF-Token. */
   readonly csrf: string;
   /** Epoch ms; the session ends with its access token (no refresh: sign in again). */
   readonly expiresAt: number;
 }
 
-const MAX_SESSIONS = 10_000;
+const AAD = 'latchkey console session v1';
 
 /**
- * In-memory sessions keyed by a 256-bit random id (the cookie value). Per process: behind a load
- * balancer with several nodes, use sticky sessions for the console (docs/console.md).
+ * Sessions are sealed into the cookie (AES-256-GCM under the key-encryption key, Sealer) rather than
+ * kept in a per-process map: every worker process and every node sharing the KEK can read them, so
+ * `latchkey start --workers N` and load balancers need no sticky sessions. The browser holds only
+ * ciphertext in an HttpOnly cookie it cannot read; tampering fails the GCM tag. Sign-out revokes the
+ * access token inside (RFC 7009 semantics), which ends the session on every node via the change feed.
  */
-export class SessionStore {
-  #sessions = new Map<string, ConsoleSession>();
+export function newSession(clientId: string, accessToken: string, expiresAt: number): ConsoleSession {
+  return { clientId, accessToken, csrf: randomBytes(32).toString('base64url'), expiresAt };
+}
 
-  create(clientId: string, accessToken: string, expiresAt: number): ConsoleSession {
-    this.sweep();
-    if (this.#sessions.size >= MAX_SESSIONS) {
-      // Oldest first (Map keeps insertion order).
-      const oldest = this.#sessions.keys().next().value;
-      if (oldest !== undefined) this.#sessions.delete(oldest);
-    }
-    const s: ConsoleSession = { id: randomBytes(32).toString('base64url'), clientId, accessToken, csrf: randomBytes(32).toString('base64url'), expiresAt };
-    this.#sessions.set(s.id, s);
-    return s;
-  }
+export function sealSession(sealer: Sealer, s: ConsoleSession): string {
+  return sealer.seal(JSON.stringify({ c: s.clientId, t: s.accessToken, x: s.csrf, e: s.expiresAt }), AAD);
+}
 
-  get(id: string | undefined, now = Date.now()): ConsoleSession | undefined {
-    if (!id || id.length > 100) return undefined;
-    const s = this.#sessions.get(id);
-    if (!s) return undefined;
-    if (s.expiresAt <= now) {
-      this.#sessions.delete(id);
-      return undefined;
-    }
-    return s;
-  }
-
-  delete(id: string): void {
-    this.#sessions.delete(id);
-  }
-
-  /** Ends every session of a client (e.g. when it is disabled or deleted). */
-  deleteByClient(clientId: string): void {
-    for (const [k, v] of this.#sessions) if (v.clientId === clientId) this.#sessions.delete(k);
-  }
-
-  sweep(now = Date.now()): void {
-    for (const [k, v] of this.#sessions) if (v.expiresAt <= now) this.#sessions.delete(k);
-  }
-
-  get size(): number {
-    return this.#sessions.size;
+/** The session in a cookie value, or undefined when absent, forged, tampered with or expired. */
+export function openSession(sealer: Sealer, cookie: string | undefined, now = Date.now()): ConsoleSession | undefined {
+  if (!cookie || cookie.length > 8192) return undefined;
+  try {
+    const v = JSON.parse(sealer.open(cookie, AAD).toString('utf8')) as { c: unknown; t: unknown; x: unknown; e: unknown };
+    if (typeof v.c !== 'string' || typeof v.t !== 'string' || typeof v.x !== 'string' || typeof v.e !== 'number') return undefined;
+    if (v.e <= now) return undefined;
+    return { clientId: v.c, accessToken: v.t, csrf: v.x, expiresAt: v.e };
+  } catch {
+    return undefined;
   }
 }
 

@@ -91,7 +91,9 @@ describe('console server side (CSP, session, CSRF)', () => {
 
   it('the session cookie is HttpOnly, SameSite=Strict, Path=/; the browser never receives the access token', async () => {
     const s = await signIn(srv);
-    assert.match(s.setCookie, /^lk_console=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    assert.match(s.setCookie, /^lk_console=v1\.[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    assert.doesNotMatch(s.setCookie, /eyJ/, 'the token inside is encrypted, not just encoded');
+    assert.ok(s.setCookie.length < 4096, 'fits a cookie');
     assert.deepEqual(Object.keys(s.body).sort(), ['client_id', 'csrf_token', 'expires_at']);
     const me = await req(srv, 'GET', '/console/api/session', { headers: { cookie: s.cookie } });
     assert.equal(me.status, 200);
@@ -130,6 +132,25 @@ describe('console server side (CSP, session, CSRF)', () => {
     assert.equal((await req(srv, 'POST', '/console/api/admin/clients', { body, headers: { cookie: s.cookie, 'x-csrf-token': other.csrf } })).status, 403);
   });
 
+  it('a tampered, foreign or garbage cookie is no session', async () => {
+    const s = await signIn(srv);
+    const value = s.cookie.slice('lk_console='.length);
+    const flipped = value.slice(0, 20) + (value[20] === 'A' ? 'B' : 'A') + value.slice(21);
+    for (const v of [flipped, 'v1.AAAA', 'garbage', value + 'x']) {
+      const r = await req(srv, 'GET', '/console/api/session', { headers: { cookie: `lk_console=${v}` } });
+      assert.equal(r.status, 401, v.slice(0, 30));
+      assert.deepEqual(r.json, { error: 'login_required', error_description: 'sign in to the console' });
+    }
+    // Sealed under another server's key-encryption key: refused.
+    const other = await startTestServer();
+    try {
+      const o = await signIn(other);
+      assert.equal((await req(srv, 'GET', '/console/api/session', { headers: { cookie: o.cookie } })).status, 401);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('sign-out needs the CSRF token, clears the cookie and ends the session server-side', async () => {
     const s = await signIn(srv);
     assert.equal((await req(srv, 'DELETE', '/console/api/session', { headers: { cookie: s.cookie } })).status, 403);
@@ -137,7 +158,7 @@ describe('console server side (CSP, session, CSRF)', () => {
     assert.equal(out.status, 204);
     assert.match(out.headers.get('set-cookie')!, /^lk_console=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0$/);
     assert.equal((await req(srv, 'GET', '/console/api/session', { headers: { cookie: s.cookie } })).status, 401);
-    assert.equal((await req(srv, 'GET', '/console/api/admin/keys', { headers: { cookie: s.cookie } })).status, 401);
+    assert.equal((await req(srv, 'GET', '/console/api/admin/keys', { headers: { cookie: s.cookie } })).status, 401, 'a replayed cookie is dead: its token was revoked');
     const recs = (await srv.services.store.queryAudit({ target: srv.admin.client_id, limit: 2 })).map((r) => [r.action, r.actor]);
     assert.deepEqual(recs, [
       ['console.sign_out', `console:${srv.admin.client_id}`],
@@ -169,9 +190,34 @@ describe('console behind https (issuer https://…)', () => {
   it('the session cookie is __Host- prefixed and Secure', async () => {
     const r = await req(srv, 'POST', '/console/api/session', { body: { client_id: srv.admin.client_id, client_secret: srv.admin.client_secret } });
     assert.equal(r.status, 201, r.text);
-    assert.match(r.headers.get('set-cookie')!, /^__Host-lk_console=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
+    assert.match(r.headers.get('set-cookie')!, /^__Host-lk_console=v1\.[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+; Secure$/);
     // Origin must be the https issuer's origin, not the plain-http address the test happens to use.
     const cross = await req(srv, 'POST', '/console/api/session', { body: { client_id: 'x', client_secret: 'y' }, headers: { origin: srv.url } });
     assert.equal(cross.status, 403);
+  });
+});
+
+describe('console sessions across nodes / workers sharing the store and the KEK', () => {
+  let a: TestServer;
+  let b: TestServer;
+  before(async () => {
+    ensureConsoleBuilt();
+    a = await startTestServer();
+    b = await startTestServer({ db: a.db, dataDir: a.dataDir, config: { issuer: a.issuer } });
+  });
+  after(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('a session made on node A works on node B; signing out on A ends it on B', async () => {
+    const s = await signIn(a);
+    const atB = await req(b, 'GET', '/console/api/admin/clients?limit=1', { headers: { cookie: s.cookie } });
+    assert.equal(atB.status, 200, 'no sticky sessions needed');
+    const created = await req(b, 'POST', '/console/api/admin/clients', { body: { client_name: 'from node B' }, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } });
+    assert.equal(created.status, 201);
+    assert.equal((await req(a, 'DELETE', '/console/api/session', { headers: { cookie: s.cookie, 'x-csrf-token': s.csrf } })).status, 204);
+    await b.sync();
+    assert.equal((await req(b, 'GET', '/console/api/session', { headers: { cookie: s.cookie } })).status, 401, 'revocation reached node B');
   });
 });
