@@ -122,3 +122,12 @@ test('--key-file with private_key_jwt (PEM and JWK)', async () => {
     assert.equal(payload.client_id, c.client_id);
   }
 });
+
+test('--dpop gets a DPoP-bound token (cnf.jkt) and says the key is discarded', async () => {
+  const r = await runCli(['token', '--issuer', lk.issuer, '--client-id', client.client_id, '--dpop', '--json', '--decode'], { LATCHKEY_CLIENT_SECRET: client.client_secret! });
+  assert.equal(r.code, 0, r.stderr);
+  const body = JSON.parse(r.stdout);
+  assert.equal(body.token_type, 'DPoP');
+  assert.equal(typeof body.decoded.claims.cnf.jkt, 'string');
+  assert.match(r.stderr, /DPoP-bound/);
+});

@@ -172,6 +172,9 @@ Exit codes: 0 success; 1 the server refused or could not be reached; 2 unusable 
       try {
         const token = await client.getToken();
         const response = token.response;
+        if (token.tokenType === 'DPoP') {
+          process.stderr.write('latchkey token: note: this token is DPoP-bound (RFC 9449) to a key that is discarded on exit; it is only useful to inspect\n');
+        }
         if (o.json) {
           const out: Record<string, unknown> = { ...response };
           if (o.decode) out.decoded = decoded(token.accessToken) ?? null;
