@@ -616,8 +616,11 @@ function audienceMatches(aud: unknown, expected: readonly string[]): boolean {
 }
 
 /**
- * Creates a {@link ResourceServer}. Options are validated now (a bad one throws
- * `ResourceConfigError` naming it); the issuer is contacted lazily, on the first token.
+ * Creates a {@link ResourceServer} (RFC 9068 §4 / RFC 8725 JWT checks, RFC 7662
+ * introspection, RFC 9449 / RFC 8705 sender constraints, RFC 6750 errors). Options
+ * are validated now (a bad one throws `ResourceConfigError` naming it); the issuer is
+ * contacted lazily, on the first token. Does not check JWT revocation, DPoP nonces,
+ * or `acr`/`auth_time`; see {@link ResourceServer}.
  *
  * @example
  * const rs = createResourceServer({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' });

@@ -21,7 +21,7 @@ interface ExpressLikeRequest extends IncomingMessage {
 }
 
 /**
- * Express middleware (Express 4 and 5): verifies the token, sets `req.auth`
+ * Express middleware (RFC 6750 §2.1 header tokens; errors per §3): verifies the token, sets `req.auth`
  * (an {@link AuthInfo}) and calls `next()`; otherwise answers with the RFC 6750
  * error. With `passErrors`, calls `next(err)` with a {@link ResourceError}
  * carrying `status` and a prepared `response` instead.

@@ -22,7 +22,10 @@ export function toFetchResponse(response: ErrorResponse): Response {
 /**
  * Framework-free check for `Request` → `Response` handlers (Hono, Bun, Deno,
  * Next.js route handlers, undici servers). Resolves to `{ ok: true, auth }`
- * or `{ ok: false, response }` with the RFC 6750 error ready to return.
+ * or `{ ok: false, response }` with the RFC 6750 §3 error ready to return.
+ * The DPoP `htu` is checked against `request.url` (or `publicOrigin`); a runtime
+ * behind a proxy that rewrites the URL needs `publicOrigin`. mTLS binding needs
+ * the `clientCertificate` option: fetch `Request`s carry no TLS information.
  *
  * @example
  * // Hono

@@ -87,8 +87,10 @@ export function sendNodeError(res: ServerResponse, response: ErrorResponse): voi
 
 /**
  * A guard for plain `node:http` / `node:https` handlers. Resolves to the
- * verified {@link AuthInfo}, or writes the RFC 6750 error and resolves to
- * `undefined` (then just return).
+ * verified {@link AuthInfo}, or writes the RFC 6750 §3 error and resolves to
+ * `undefined` (then just return). Reads the token from the `Authorization` header
+ * only (RFC 6750 §2.1), never from the body or query. Does not check anything about
+ * the request beyond the token, its sender constraint and the scopes.
  *
  * @example
  * const guard = nodeHttpGuard(rs, { scopes: requireScopes('read:orders') });
