@@ -702,6 +702,11 @@ function markFinal(err: LatchkeyClientError): LatchkeyClientError {
 }
 
 const sentAtSymbol = Symbol('latchkey.sentAt');
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+function inspectRedacted(this: AccessToken): Record<string, unknown> {
+  const { access_token: _omitted, ...rest } = this.response;
+  return { accessToken: '[redacted]', tokenType: this.tokenType, expiresAt: new Date(this.expiresAt).toISOString(), scope: this.scope, response: { access_token: '[redacted]', ...rest } };
+}
 /** Tokens taken from the shared cache (reported as shared_cache_hit, not token_fetched). */
 const fromSharedCache = new WeakSet<AccessToken>();
 type InternalToken = AccessToken & { [sentAtSymbol]: number };
@@ -766,6 +771,8 @@ function makeToken(
     response: Object.freeze({ ...body }),
   } as InternalToken;
   Object.defineProperty(token, sentAtSymbol, { value: sentAt, enumerable: false });
+  // console.log(token) / util.inspect show everything but the token itself (JSON.stringify is unchanged).
+  Object.defineProperty(token, inspectSymbol, { value: inspectRedacted, enumerable: false });
   return Object.freeze(token);
 }
 

@@ -188,3 +188,16 @@ test('per-call options: invalid input is never mistaken for a memoised valid key
   assert.deepEqual(sent[0], ['https://a.example/', 'https://b.example/']);
   assert.notDeepEqual(sent.at(-1), ['https://a.example/', 'https://b.example/']);
 });
+
+test('console.log / util.inspect of a token does not print the token', async (t) => {
+  const as = await startScriptedAs();
+  t.after(() => as.close());
+  const client = new TokenClient({ issuer: as.issuer, auth, scope: 'a' });
+  const token = await client.getToken();
+  const { inspect } = await import('node:util');
+  const shown = inspect(token, { depth: 5 });
+  assert.ok(!shown.includes(token.accessToken), shown);
+  assert.match(shown, /\[redacted\]/);
+  assert.match(shown, /Bearer/);
+  assert.equal(token.response.access_token, token.accessToken, 'the data itself is untouched');
+});
