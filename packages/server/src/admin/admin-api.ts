@@ -139,7 +139,10 @@ export async function installAdminApi(app: FastifyInstance, s: Services): Promis
       route('GET', '/clients', async (req) => {
         const q = parseWith(listQuery, req.query, 'query');
         const r = await clients.list({ limit: q.limit, offset: q.offset, search: q.search || undefined });
-        return { status: 200, body: { clients: r.clients, total: r.total, limit: q.limit, offset: q.offset } };
+        // The list is built without reading each client's secrets, so its secret fields would read 0:
+        // leave them out (GET /clients/{id} has them).
+        const items = r.clients.map(({ client_secrets_active: _a, client_secret_expires_at: _e, ...c }) => c);
+        return { status: 200, body: { clients: items, total: r.total, limit: q.limit, offset: q.offset } };
       });
       route('POST', '/clients', async (req, _p, actor) => {
         const created = await clients.create(jsonBody(req) as never, actor);
@@ -166,7 +169,9 @@ export async function installAdminApi(app: FastifyInstance, s: Services): Promis
           const cid = id(req);
           jsonBody(req);
           if (disabled && cid === p.clientId) throw new FieldError('client_id', 'an admin client cannot disable itself');
-          return { status: 200, body: await clients.setDisabled(cid, disabled, actor) };
+          await clients.setDisabled(cid, disabled, actor);
+          // Read back with the secrets so client_secrets_active / client_secret_expires_at are right.
+          return { status: 200, body: await clients.get(cid) };
         });
       }
       route('POST', '/clients/:id/rotate-secret', async (req, _p, actor) => {

@@ -211,7 +211,7 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
       assert.deepEqual(all.json.clients.map((c: any) => c.client_name), ['search-alpha', 'search-beta']);
       const p2 = await api(srv, 'GET', '/clients?search=search-&limit=2&offset=2', { token: admin });
       assert.deepEqual(p2.json.clients.map((c: any) => c.client_name), ['search-gamma']);
-      assert.ok(p2.json.clients.every((c: any) => c.client_secret === undefined));
+      assert.ok(p2.json.clients.every((c: any) => c.client_secret === undefined && c.client_secrets_active === undefined), 'list items carry no secret state');
       const one = await api(srv, 'GET', '/clients?search=beta', { token: admin });
       assert.deepEqual(one.json.clients.map((c: any) => c.client_name), ['search-beta']);
       const bad = await api(srv, 'GET', '/clients?limit=0', { token: admin });
@@ -236,6 +236,7 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
       const d = await api(srv, 'POST', `/clients/${id}/disable`, { token: admin });
       assert.equal(d.status, 200);
       assert.equal(d.json.disabled, true);
+      assert.equal(d.json.client_secrets_active, 1, 'disable answers the full client, secret state included');
       await srv.sync();
       const refused = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, c.client_secret) });
       assert.equal(refused.status, 401);

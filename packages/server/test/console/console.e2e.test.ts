@@ -179,6 +179,7 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     assert.equal(c.json.access_token_ttl, 600);
     await page.getByTestId('disable-client').click();
     await page.getByTestId('status').filter({ hasText: 'disabled' }).waitFor();
+    assert.equal(await page.getByTestId('secrets-active').innerText(), '1', 'rotation with no grace left exactly one live secret');
     await shot('08-client-disabled');
     assert.equal((await api(srv, 'GET', `/clients/${clientId}`, { token: adminToken })).json.disabled, true);
     await srv.sync();
