@@ -4,7 +4,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { createResourceServer, type ResourceServer } from '../../src/index.js';
 import { basic, postForm, startTestServer, type TestServer } from '../../../server/test/helpers/harness.js';
@@ -53,6 +53,48 @@ describe('against a real Latchkey server', () => {
     // The server's own admin tokens (aud = issuer) are not for this API.
     const admin = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', scope: 'latchkey:admin' }, { authorization: basic(srv.admin.client_id, srv.admin.client_secret) });
     await assert.rejects(rs.verify(admin.json.access_token), { code: 'ERR_JWT_AUDIENCE_INVALID' });
+  });
+
+  it('forgeries built from a real Latchkey token and its JWKS get the right RFC 6750 answer', async () => {
+    const real = (await token(client, { scope: 'read:orders' })).access_token;
+    const [h, p] = real.split('.') as [string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString());
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const jwks = (await (await fetch(`${srv.url}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
+    const published = jwks.keys.find((k) => k.kid === header.kid)!;
+    const hmac = (alg: string, secret: Buffer) => {
+      const input = `${enc({ ...header, alg })}.${p}`;
+      return `${input}.${createHmac(`sha${alg.slice(2)}`, secret).update(input).digest('base64url')}`;
+    };
+    const forgeries: Record<string, [string, string]> = {
+      'alg none': [`${enc({ ...header, alg: 'none' })}.${p}.`, 'ERR_TOKEN_UNSUPPORTED'],
+      'alg none with a dummy signature': [`${enc({ ...header, alg: 'none' })}.${p}.AAAA`, 'ERR_JWT_ALG_NOT_ALLOWED'],
+      'HS256 keyed with the published JWK': [hmac('HS256', Buffer.from(JSON.stringify(published))), 'ERR_JWT_ALG_NOT_ALLOWED'],
+      'HS256 keyed with the public x coordinate': [hmac('HS256', Buffer.from(String(published.x ?? published.n), 'base64url')), 'ERR_JWT_ALG_NOT_ALLOWED'],
+      'typ changed to JWT': [`${enc({ ...header, typ: 'JWT' })}.${real.split('.').slice(1).join('.')}`, 'ERR_JWT_TYP_INVALID'],
+      'unknown kid': [`${enc({ ...header, kid: 'no-such-key' })}.${real.split('.').slice(1).join('.')}`, 'ERR_JWKS_NO_MATCHING_KEY'],
+      'payload: scope widened': [`${h}.${enc({ ...claims, scope: 'read:orders write:orders' })}.${real.split('.')[2]}`, 'ERR_JWS_SIGNATURE_INVALID'],
+      'payload: aud swapped': [`${h}.${enc({ ...claims, aud: 'https://billing.api.test' })}.${real.split('.')[2]}`, 'ERR_JWS_SIGNATURE_INVALID'],
+      'payload: exp extended': [`${h}.${enc({ ...claims, exp: claims.exp + 86400 })}.${real.split('.')[2]}`, 'ERR_JWS_SIGNATURE_INVALID'],
+    };
+    for (const [name, [forged, code]] of Object.entries(forgeries)) {
+      const out = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `Bearer ${forged}` } });
+      assert.equal(out.ok, false, name);
+      if (out.ok) continue;
+      assert.equal(out.error.code, code, name);
+      assert.equal(out.response.status, 401, name);
+      assert.match(String([out.response.headers['www-authenticate']].flat()[0]), /^Bearer error="invalid_token", error_description="The access token is invalid"$/, name);
+    }
+    // The genuine token, checked against other clocks: expired, and not yet valid.
+    const later = createResourceServer({ issuer: srv.issuer, audience: API, clock: () => (claims.exp + 60) * 1000 });
+    await assert.rejects(later.verify(real), { code: 'ERR_JWT_EXPIRED', error: 'invalid_token' });
+    const earlier = createResourceServer({ issuer: srv.issuer, audience: API, clock: () => (claims.iat - 600) * 1000 });
+    await assert.rejects(earlier.verify(real), { code: 'ERR_JWT_NOT_YET_VALID', error: 'invalid_token' });
+    // Wrong issuer: a resource server expecting another issuer at the same place refuses the metadata and the token.
+    const otherIssuer = createResourceServer({ issuer: `${srv.issuer}/other`, audience: API, discovery: false, jwksUri: `${srv.url}/.well-known/jwks.json` });
+    await assert.rejects(otherIssuer.verify(real), { code: 'ERR_JWT_ISSUER_INVALID' });
+    assert.equal((await rs.verify(real)).clientId, client.client_id);
   });
 
   it('key rotation with pre-publication: no valid request fails while keys change', async () => {
@@ -159,8 +201,10 @@ describe('against a real Latchkey server', () => {
       new SignJWT({ jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...(accessToken ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}) })
         .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
         .sign(privateKey);
-    // Same resource server as the first tests: the rotation test above switched the signing key since,
-    // and the unknown kid is fetched once (its budget was not spent).
+    // A fresh resource server: the rotation test switched the signing key (2 s pre-publication, shorter
+    // than the default 300 s maxAge), and the forgery test's "unknown kid" spent the shared resource
+    // server's unknown-kid budget less than a cooldown ago — by design, see README "Rotation".
+    const rs = createResourceServer({ issuer: srv.issuer, audience: API });
     const res = await token(client, {}, { dpop: await proof('POST', `${srv.url}/oauth2/token`) });
     assert.equal(res.token_type, 'DPoP');
     const at = res.access_token;
