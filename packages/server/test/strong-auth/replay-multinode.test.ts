@@ -9,15 +9,35 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basic, createPgDatabase, freePort, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
+import { Redis } from 'ioredis';
+import { REDIS_URL, basic, createPgDatabase, freePort, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { spawnNode, type NodeProcess } from '../helpers/nodes.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, INVALID_DPOP, assertion, dpopProof, keyPair, type KeyPair } from './helpers.js';
 
 const cc = { grant_type: 'client_credentials' };
 
-for (const store of ['sqlite', 'postgres'] as const) {
-  describe(`replay protection across two server processes (${store})`, async () => {
-    const skip = store === 'postgres' && !(await pgAvailable());
+async function redisAvailable(): Promise<boolean> {
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch (e) {
+    process.stderr.write(`\n*** Redis not reachable at ${REDIS_URL}: the Redis replay test is SKIPPED (${(e as Error).message}) ***\n\n`);
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+const pgOk = await pgAvailable();
+const redisOk = await redisAvailable();
+
+for (const variant of ['sqlite', 'postgres', 'postgres+redis'] as const) {
+  const store = variant === 'sqlite' ? 'sqlite' : 'postgres';
+  const redis = variant === 'postgres+redis' ? REDIS_URL : undefined;
+  describe(`replay protection across two server processes (${variant})`, () => {
+    const skip = (store === 'postgres' && !pgOk) || (redis !== undefined && !redisOk);
     let a: TestServer;
     let b: NodeProcess;
     let dropDb: (() => Promise<void>) | undefined;
@@ -40,11 +60,11 @@ for (const store of ['sqlite', 'postgres'] as const) {
       }
       // One public issuer for both nodes, as behind a load balancer: assertions and proofs name it.
       issuer = `http://127.0.0.1:${await freePort()}`;
-      a = await startTestServer({ db, kek, dataDir: dirs[0], config: { issuer, rateLimitFailures: 1_000_000 } });
+      a = await startTestServer({ db, kek, dataDir: dirs[0], config: { issuer, rateLimitFailures: 1_000_000, ...(redis ? { redis } : {}) } });
       kp = await keyPair('ES256');
       pk = await a.createClient({ scope: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [kp.publicJwk] } });
       sec = (await a.createClient({ scope: 'a' })) as { client_id: string; client_secret: string };
-      b = await spawnNode({ db, dataDir: dirs[1]!, kek, env: { LATCHKEY_ISSUER: issuer, LATCHKEY_RATE_LIMIT_FAILURES: '1000000' } });
+      b = await spawnNode({ db, dataDir: dirs[1]!, kek, ...(redis ? { redis } : {}), env: { LATCHKEY_ISSUER: issuer, LATCHKEY_RATE_LIMIT_FAILURES: '1000000' } });
     });
     after(async () => {
       if (skip) return;
@@ -72,6 +92,18 @@ for (const store of ['sqlite', 'postgres'] as const) {
         // And sequentially on the node that did not see it first.
         const again = await postForm(`${urls[1]}/oauth2/token`, body);
         assert.equal(again.status, 401);
+      }
+      if (redis) {
+        // The single-use record lives in the shared Redis (SET NX EXAT), not only in the store.
+        const jwt = await assertion(kp.privateKey, pk.client_id, issuer, { header: { kid: kp.kid }, claims: { jti: `redis-${randomBytes(6).toString('hex')}` } });
+        assert.equal((await postForm(`${b.url}/oauth2/token`, { ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: jwt })).status, 200);
+        const r = new Redis(REDIS_URL);
+        try {
+          const jti = (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+          assert.equal(await r.exists(`latchkey:once:assertion:${pk.client_id}:${jti}`), 1);
+        } finally {
+          r.disconnect();
+        }
       }
     });
 
