@@ -128,6 +128,12 @@ for (const store of ['sqlite', 'postgres'] as const) {
       const forged = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'never-had-this-key' }).sign(foreign);
       const forgedKid = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: realKid }).sign(foreign);
       const unsigned = new UnsecuredJWT({ ...claims }).encode();
+      // Algorithm confusion: HS256 keyed with our public key (as PEM and as the JWK JSON).
+      const pub = srv.services.keyring.publicKey(realKid)!.key;
+      const hsPem = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: realKid }).sign(new TextEncoder().encode(pub.export({ type: 'spki', format: 'pem' }) as string));
+      const hsJwk = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: realKid }).sign(new TextEncoder().encode(JSON.stringify(pub.export({ format: 'jwk' }))));
+      const noTyp = srv.services.keyring.signer().sign(JSON.stringify(claims)).split('.');
+      const wrongTyp = `${Buffer.from(JSON.stringify({ ...decodeProtectedHeader(good), typ: 'JWT' })).toString('base64url')}.${noTyp[1]}.${noTyp[2]}`;
       const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'orders:write admin' })).toString('base64url')}.${good.split('.')[2]}`;
       // Genuinely signed by our current key, but expired / wrong typ / wrong issuer.
       const signer = srv.services.keyring.signer();
@@ -145,6 +151,9 @@ for (const store of ['sqlite', 'postgres'] as const) {
         foreignKid: forged,
         foreignKeyRealKid: forgedKid,
         unsigned,
+        hsPem,
+        hsJwk,
+        wrongTyp,
         tampered,
         expired,
         otherIss,
