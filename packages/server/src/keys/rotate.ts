@@ -47,6 +47,7 @@ const DAY_MS = 86_400_000;
  */
 export class Maintenance {
   #timer: NodeJS.Timeout | undefined;
+  #first: NodeJS.Timeout | undefined;
   #running: Promise<MaintenanceReport | undefined> | undefined;
   readonly actor = `scheduler:${hostname()}:${process.pid}`;
 
@@ -66,6 +67,10 @@ export class Maintenance {
     if (this.#timer) return;
     this.#timer = setInterval(() => void this.run(), this.opts.intervalMs);
     this.#timer.unref();
+    // A first pass soon after start (a rotation may have fallen due while the cluster was down), at a
+    // random moment so that nodes started together do not all hit the store at once.
+    this.#first = setTimeout(() => void this.run(), Math.floor(Math.random() * Math.min(this.opts.intervalMs, 10_000)));
+    this.#first.unref();
   }
 
   /** One pass; concurrent calls share the pass in flight. Never throws. */
@@ -82,6 +87,7 @@ export class Maintenance {
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#first) clearTimeout(this.#first);
     this.#timer = undefined;
     await this.#running;
   }
