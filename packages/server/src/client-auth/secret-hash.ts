@@ -55,7 +55,13 @@ export function generateSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64url');
 }
 
-/** A server-generated client_id: 128 random bits, base64url. */
+/**
+ * A server-generated client_id: 128 random bits, base64url — re-drawn while it starts with "-" or "_",
+ * so it never reads as a command-line option or a private name.
+ */
 export function generateClientId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }

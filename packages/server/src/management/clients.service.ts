@@ -169,8 +169,9 @@ export class ClientService {
   async setDisabled(clientId: string, disabled: boolean, actor: string): Promise<Record<string, unknown>> {
     const before = await this.require(clientId);
     const after = (await this.s.store.updateClient(clientId, { disabled, updated_at: Date.now() }))!;
-    const pub = publicClient(after);
-    await this.audit(actor, disabled ? 'client.disable' : 'client.enable', clientId, publicClient(before), pub);
+    const secrets = await this.s.store.listSecrets(clientId);
+    const pub = publicClient(after, secrets);
+    await this.audit(actor, disabled ? 'client.disable' : 'client.enable', clientId, publicClient(before, secrets), pub);
     return pub;
   }
 
