@@ -41,6 +41,22 @@ const secretKeys = new WeakMap<ClientRecord, Uint8Array>();
 const DUMMY_HMAC_KEY = new Uint8Array(randomBytes(64));
 
 /**
+ * HMAC CryptoKeys by secret and alg: jose would import a raw secret on every verification (about half
+ * the cost of an HS256 check). Unknown clients use the cached dummy the same way, so timing stays equal.
+ */
+const hmacCryptoKeys = new WeakMap<Uint8Array, Map<string, Promise<CryptoKey>>>();
+function hmacCryptoKey(secret: Uint8Array, alg: string): Promise<CryptoKey> {
+  let byAlg = hmacCryptoKeys.get(secret);
+  if (!byAlg) hmacCryptoKeys.set(secret, (byAlg = new Map()));
+  let k = byAlg.get(alg);
+  if (!k) {
+    k = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['verify']) as Promise<CryptoKey>;
+    byAlg.set(alg, k);
+  }
+  return k;
+}
+
+/**
  * The HMAC key of a client_secret_jwt client: its secret, unsealed once per record (SPEC §3). Only the
  * newest secret is kept sealed, and it counts only while that secret has not expired (the same expiry
  * client_secret_basic/post honour).
@@ -140,7 +156,7 @@ export const jwtAssertion: ClientAuthenticator = {
     const c = ctx.clients.get(clientId);
     if (!c) {
       // Same HMAC work as a wrong secret, so unknown ids cost the same time (SPEC §3).
-      if (Object.hasOwn(HMAC_MIN_KEY_BYTES, alg)) await verifyWithAny(assertion, [DUMMY_HMAC_KEY], alg, 0).catch(() => {});
+      if (Object.hasOwn(HMAC_MIN_KEY_BYTES, alg)) await verifyWithAny(assertion, [await hmacCryptoKey(DUMMY_HMAC_KEY, alg)], alg, 0).catch(() => {});
       throw invalidClient('unknown client');
     }
     if (c.record.disabled) throw invalidClient('client disabled');
@@ -158,7 +174,7 @@ export const jwtAssertion: ClientAuthenticator = {
       const key = hmacKey(ctx, c);
       // RFC 7518 §3.2: the key must be at least as long as the hash output.
       if (key.byteLength < min) throw invalidClient(`client secret too short for ${alg} (RFC 7518 §3.2)`);
-      keys = [key];
+      keys = [await hmacCryptoKey(key, alg)];
     } else {
       // Asymmetric only: an HS256 "signature" made with the public key as HMAC secret never gets here.
       if (!PRIVATE_KEY_JWT_ALGS.includes(alg)) throw invalidClient(`alg ${alg} not allowed for private_key_jwt`);
