@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Opaque vs JWT issuance, side by side, one run, one server (issue 3 "Done when").
-// Usage: npm run build && node packages/server/test/lifecycle/opaque-vs-jwt.bench.mjs [--seconds 5] [--rounds 2] [--connections 50] [--pg [URL]]
+// Usage: npm run build && node packages/server/test/lifecycle/opaque-vs-jwt.bench.mjs [--seconds 5] [--rounds 2] [--connections 50] [--pg [URL]] [--introspect]
 // --pg: a fresh PostgreSQL database (created and dropped) on URL (default postgres://127.0.0.1:5432/test) instead of SQLite.
 // Starts `latchkey start` (built CLI) in a child process pinned to core 0 when taskset exists, makes a JWT
 // client and an opaque client with the CLI, then alternates autocannon runs (JWT, opaque, JWT, opaque, …)
@@ -75,14 +75,14 @@ const jwt = cli(['clients', 'create', '--name', 'bench-jwt', '--scope', 'read wr
 const opaque = cli(['clients', 'create', '--name', 'bench-opaque', '--scope', 'read write', '--token-format', 'opaque']);
 const basic = (c) => 'Basic ' + Buffer.from(`${encodeURIComponent(c.client_id)}:${encodeURIComponent(c.client_secret)}`).toString('base64');
 
-async function load(client, duration) {
+async function load(client, duration, target = url, body = 'grant_type=client_credentials&scope=read%20write') {
   const r = await autocannon({
-    url,
+    url: target,
     method: 'POST',
     connections,
     duration,
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(client) },
-    body: 'grant_type=client_credentials&scope=read%20write',
+    body,
   });
   return { rps: r.requests.average, non2xx: r.non2xx, errors: r.errors, p99: r.latency.p99 };
 }
@@ -119,6 +119,22 @@ for (let i = 0; i < rounds; i++) {
     console.log(`round ${i + 1} ${name.padEnd(6)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
   }
 }
+// Introspection (RFC 7662) of one JWT and one opaque token by their own client, same server (--introspect).
+const introspection = {};
+if (args.includes('--introspect')) {
+  const iurl = url.replace('/oauth2/token', '/oauth2/introspect');
+  for (const [name, c] of [
+    ['jwt', jwt],
+    ['opaque', opaque],
+  ]) {
+    const t = (await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(c) }, body: 'grant_type=client_credentials' })).json()).access_token;
+    const check = await (await fetch(iurl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(c) }, body: `token=${t}` })).json();
+    if (check.active !== true) throw new Error('introspection sanity check failed');
+    const r = await load(c, seconds, iurl, `token=${t}`);
+    introspection[name] = r;
+    console.log(`introspect ${name.padEnd(6)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`);
+  }
+}
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -127,7 +143,7 @@ const mj = median(results.jwt.map((r) => r.rps));
 const mo = median(results.opaque.map((r) => r.rps));
 console.log(`\nstore ${db.split(':')[0]}, ${connections} connections, ${seconds} s × ${rounds} rounds, pinned: ${hasTaskset}`);
 console.log(`median JWT ${mj.toFixed(0)} req/s, opaque ${mo.toFixed(0)} req/s, opaque/JWT = ${(mo / mj).toFixed(2)}`);
-const bad = [...results.jwt, ...results.opaque].some((r) => r.non2xx || r.errors);
+const bad = [...results.jwt, ...results.opaque, ...Object.values(introspection)].some((r) => r.non2xx || r.errors);
 server.kill('SIGTERM');
 await new Promise((r) => server.on('exit', r));
 rmSync(dir, { recursive: true, force: true });
