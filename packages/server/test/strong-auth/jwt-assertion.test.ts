@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 import { postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { authenticateClient } from '../../src/client-auth/index.js';
 import { OAuthError } from '../../src/errors.js';
-import { ClientService } from '../../src/management/clients.service.js';
+import { ClientService, secretAad } from '../../src/management/clients.service.js';
 import { parseForm, type OAuthRequest } from '../../src/protocol/request.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, assertion, b64url, keyPair, now, type KeyPair } from './helpers.js';
 
@@ -231,12 +231,16 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
 
   it('client_secret_jwt honours secret expiry and rotation: an expired secret → 401; after rotate-secret only the new one signs', async () => {
     const svc = new ClientService(srv.services);
-    const expiring = (await svc.create({ scope: 'a', token_endpoint_auth_method: 'client_secret_jwt' }, 'test', { secretExpiresIn: 1 })) as { client_id: string; client_secret: string };
-    await srv.sync();
     const sign = (c: { client_id: string; client_secret: string }, secret = c.client_secret) =>
       assertion(new TextEncoder().encode(secret), c.client_id, srv.issuer, { header: { alg: 'HS256' } });
-    assert.equal((await send(await sign(expiring))).status, 200, 'valid before expiry');
-    await new Promise((r) => setTimeout(r, 1100));
+    const expiring = (await svc.create({ scope: 'a', token_endpoint_auth_method: 'client_secret_jwt' }, 'test')) as { client_id: string; client_secret: string };
+    await srv.sync();
+    assert.equal((await send(await sign(expiring))).status, 200, 'valid while not expired');
+    // Expire it through the store (deterministic, no sleeping): a newest secret whose expiry has passed.
+    const now = Date.now();
+    const expired = { id: 'expired-1', client_id: expiring.client_id, hash: srv.services.hasher.hash(expiring.client_secret), created_at: now, expires_at: now - 1000 };
+    await srv.services.store.rotateSecret(expiring.client_id, expired, now - 1000, srv.services.sealer.seal(expiring.client_secret, secretAad(expiring.client_id)));
+    await srv.sync();
     await rejected(sign(expiring), 'secret expired');
 
     const rotating = (await svc.create({ scope: 'a', token_endpoint_auth_method: 'client_secret_jwt' }, 'test')) as { client_id: string; client_secret: string };
