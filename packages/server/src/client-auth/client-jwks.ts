@@ -49,6 +49,8 @@ export class ClientKeyError extends Error {
   }
 }
 
+const MAX_REMOTE_ENTRIES = 10_000;
+
 interface KeySet {
   keys: Record<string, unknown>[];
   /** Imported keys by `${index}:${alg}`. */
@@ -115,6 +117,8 @@ export class ClientKeys {
     const uri = record.jwks_uri!;
     let e = this.#remote.get(record.client_id);
     if (!e || e.uri !== uri) {
+      // Bounded: entries of deleted clients are dropped oldest-first once there are many.
+      if (this.#remote.size >= MAX_REMOTE_ENTRIES) this.#remote.delete(this.#remote.keys().next().value!);
       e = { uri, set: undefined, fetchedAt: 0, nextFetchAt: 0, inflight: undefined, lastError: undefined };
       this.#remote.set(record.client_id, e);
     }

@@ -129,6 +129,19 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
     await rejected(pkAssertion({ claims: { jti: undefined } }), 'no jti');
     await rejected(pkAssertion({ claims: { jti: 'x'.repeat(300) } }), 'jti too long');
     await rejected(assertion(kp.privateKey, 'no-such-client', srv.issuer), 'unknown client');
+    const off = await srv.createClient({ scope: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [kp.publicJwk] }, disabled: true });
+    await rejected(assertion(kp.privateKey, off.client_id, srv.issuer, { header: { kid: kp.kid } }), 'disabled client');
+  });
+
+  it('registered keys marked for encryption, for other operations or another alg are never used for verification', async () => {
+    for (const restriction of [{ use: 'enc' }, { key_ops: ['encrypt'] }, { alg: 'ES384' }]) {
+      const k = await keyPair('ES256');
+      const c = await srv.createClient({ scope: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...k.publicJwk, ...restriction }] } });
+      await rejected(assertion(k.privateKey, c.client_id, srv.issuer, { header: { kid: k.kid } }), JSON.stringify(restriction));
+    }
+    const k = await keyPair('ES256');
+    const c = await srv.createClient({ scope: 'a', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...k.publicJwk, alg: 'ES256', key_ops: ['verify'] }] } });
+    assert.equal((await send(await assertion(k.privateKey, c.client_id, srv.issuer, { header: { kid: k.kid } }))).status, 200, 'matching alg and key_ops');
   });
 
   it('algorithm checks → 401: alg none, HS256 keyed with the public key, another key under the same kid, typ of another JWT kind', async () => {
