@@ -17,33 +17,42 @@ import { latchkeyJson, sleep } from './helpers.js';
 const API = 'https://api.example.com';
 const PREPUBLISH = 31;
 
-describe('rotation under load: secret, then signing key — zero failures', () => {
+describe('rotation under load on two nodes: secret, then signing key — zero failures', () => {
   let srv: TestServer;
+  let node2: TestServer;
   before(async () => {
     srv = await startTestServer({ config: { keyPrePublish: PREPUBLISH } });
+    // A second node of the same deployment (same store, KEK and issuer): requests alternate between them.
+    node2 = await startTestServer({ db: srv.db, dataDir: srv.dataDir, config: { keyPrePublish: PREPUBLISH, issuer: srv.issuer } });
   });
-  after(() => srv.close());
+  after(async () => {
+    await node2.close();
+    await srv.close();
+  });
 
   it('a token loop with local JWKS verification sees no failure; tokens after activation carry the new kid', async (t) => {
     const c = (await srv.createClient({ client_name: 'worker', scope: 'jobs:run', audience: [API], access_token_ttl: 600 })) as { client_id: string; client_secret: string };
+    await node2.sync(); // the client exists on both nodes before the load starts
     const cli = ['--data-dir', srv.dataDir, '--db', srv.db];
     const jwks = createRemoteJWKSet(new URL(`${srv.issuer}/.well-known/jwks.json`));
     let secret = c.client_secret;
     const failures: string[] = [];
-    const seen: { at: number; kid: string }[] = [];
+    const seen: { at: number; kid: string; node: 1 | 2 }[] = [];
     let stop = false;
 
+    let n = 0;
     const worker = async () => {
       while (!stop) {
         const started = Date.now();
-        const r = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.client_id, secret) });
+        const node = n++ % 2 === 0 ? srv : node2;
+        const r = await postForm(`${node.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.client_id, secret) });
         if (r.status !== 200) {
           failures.push(`token ${r.status} ${r.text}`);
           continue;
         }
         try {
           await jwtVerify(r.json.access_token, jwks, { issuer: srv.issuer, audience: API, typ: 'at+jwt' });
-          seen.push({ at: started, kid: decodeProtectedHeader(r.json.access_token).kid! });
+          seen.push({ at: started, kid: decodeProtectedHeader(r.json.access_token).kid!, node: node === srv ? 1 : 2 });
         } catch (e) {
           failures.push(`verify ${(e as { code?: string }).code ?? (e as Error).message}`);
         }
@@ -77,6 +86,7 @@ describe('rotation under load: secret, then signing key — zero failures', () =
         ],
       );
       await srv.sync();
+      await node2.sync();
       const published = JSON.parse(await (await fetch(`${srv.url}/.well-known/jwks.json`)).text()).keys.map((x: { kid: string }) => x.kid);
       assert.deepEqual(published.sort(), [k.kid, oldKid].sort(), 'the next key is published before it signs');
 
@@ -92,6 +102,7 @@ describe('rotation under load: secret, then signing key — zero failures', () =
       assert.ok(beforeAct.length > 50 && afterAct.length > 10, `enough samples (${beforeAct.length} / ${afterAct.length})`);
       assert.ok(beforeAct.every((x) => x.kid === oldKid), 'the new key signs nothing before its activation time');
       assert.ok(afterAct.every((x) => x.kid === k.kid), 'tokens signed after activation carry the new kid');
+      assert.ok(afterAct.some((x) => x.node === 1) && afterAct.some((x) => x.node === 2), 'both nodes switched to the new key');
 
       const after = await latchkeyJson(['keys', 'list', ...cli]);
       assert.deepEqual(
