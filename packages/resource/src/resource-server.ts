@@ -90,7 +90,6 @@ interface CacheEntry {
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
-const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const hashToken: (token: string) => string =
   typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
@@ -100,7 +99,10 @@ const hashToken: (token: string) => string =
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value as object)) deepFreeze(v);
+    for (const k in value) {
+      const v = (value as Record<string, unknown>)[k];
+      if (typeof v === 'object' && v !== null) deepFreeze(v);
+    }
   }
   return value;
 }
@@ -240,9 +242,14 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
 
   async #verifyFresh(token: string, nowMs: number): Promise<AuthInfo> {
     const o = this.#o;
-    if (!JWS.test(token)) return this.#opaque(token, nowMs, 'not a compact JWS');
+    // RFC 7515 §7.1 compact serialization: three non-empty segments. Their characters are not pre-checked:
+    // junk in the header fails JSON parsing, in the payload the signature, and in the signature the
+    // canonical-base64url check below.
     const dot1 = token.indexOf('.');
-    const dot2 = token.indexOf('.', dot1 + 1);
+    const dot2 = dot1 > 0 ? token.indexOf('.', dot1 + 1) : -1;
+    if (dot2 === -1 || dot2 === dot1 + 1 || dot2 === token.length - 1 || token.indexOf('.', dot2 + 1) !== -1) {
+      return this.#opaque(token, nowMs, 'not a compact JWS');
+    }
     let header: unknown;
     try {
       header = JSON.parse(Buffer.from(token.slice(0, dot1), 'base64url').toString('utf8'));
