@@ -109,6 +109,11 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
   } catch (e) {
     if (e instanceof OAuthError) {
       outcome = e.error;
+      // Why a request was refused, for operators: the private detail (never a secret or token), the client
+      // id as presented, and the address. One line per refusal, at info.
+      if (s.log.isLevelEnabled('info')) {
+        s.log.info({ endpoint: 'token', error: e.error, detail: e.detail, client_id: clientId?.slice(0, 128), address: req.remoteAddress }, 'token request refused');
+      }
       return errorResponse(e);
     }
     if (e instanceof StoreUnavailableError) {
