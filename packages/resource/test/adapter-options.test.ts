@@ -54,6 +54,29 @@ describe('adapter options', () => {
     await app.close();
   });
 
+  it('fastify: registered inside a prefixed context, the plugin protects only that context', async () => {
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+    const app = Fastify();
+    app.get('/public', async () => ({ ok: true }));
+    await app.register(
+      async (api) => {
+        await api.register(latchkeyFastify, { resourceServer: rs });
+        api.get('/orders', async (request) => ({ client: request.auth?.clientId }));
+      },
+      { prefix: '/api' },
+    );
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      assert.equal((await fetch(`${base}/public`)).status, 200);
+      assert.equal((await fetch(`${base}/api/orders`)).status, 401);
+      const ok = await fetch(`${base}/api/orders`, { headers: { authorization: `Bearer ${await as.sign()}` } });
+      assert.deepEqual(await ok.json(), { client: 'client-1' });
+    } finally {
+      await app.close();
+    }
+  });
+
   it('getAuth on an unauthenticated request is a wiring error, not a silent undefined', () => {
     assert.throws(() => getAuth({}), (e: unknown) => e instanceof ResourceError && e.code === 'ERR_MISSING_TOKEN');
   });
