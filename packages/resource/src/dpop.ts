@@ -3,6 +3,7 @@ import { createVerifier, importPublicJwk, isSupportedAlgorithm, jwkAllows, type 
 import { ResourceError } from './errors.js';
 import { isObject } from './http-json.js';
 import { ExpiringLru } from './lru.js';
+import { normalizeTyp } from './options.js';
 
 /**
  * Remembers DPoP proof `jti`s for the replay window (RFC 9449 §11.1). Implement
@@ -121,7 +122,8 @@ export async function verifyDpopProof(facts: DpopRequestFacts, options: DpopChec
   }
   if (!isObject(header) || !isObject(payload)) fail('header or payload is not a JSON object');
   // Step 4: "the typ JOSE Header Parameter has the value dpop+jwt".
-  if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') fail('typ is not dpop+jwt');
+  // RFC 7515 §4.1.9: "application/dpop+jwt" names the same media type.
+  if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== 'dpop+jwt') fail('typ is not dpop+jwt');
   // Step 5: "the alg JOSE Header Parameter indicates a registered asymmetric digital signature algorithm [...], is not none, is supported by the application, and is acceptable per local policy".
   const alg = header.alg;
   if (!isSupportedAlgorithm(alg) || !options.algorithms.has(alg)) fail('alg not allowed');
