@@ -90,6 +90,7 @@ interface CacheEntry {
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const hashToken: (token: string) => string =
   typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
@@ -242,14 +243,12 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
 
   async #verifyFresh(token: string, nowMs: number): Promise<AuthInfo> {
     const o = this.#o;
-    // RFC 7515 §7.1 compact serialization: three non-empty segments. Their characters are not pre-checked:
-    // junk in the header fails JSON parsing, in the payload the signature, and in the signature the
-    // canonical-base64url check below.
+    // RFC 7515 §7.1 compact serialization: three non-empty base64url segments. The character check matters:
+    // the signing input is hashed as bytes, and a character outside base64url (e.g. U+0141, whose low byte
+    // is "A") must never make a different string hash like the one the issuer signed.
+    if (!JWS.test(token)) return this.#opaque(token, nowMs, 'not a compact JWS');
     const dot1 = token.indexOf('.');
-    const dot2 = dot1 > 0 ? token.indexOf('.', dot1 + 1) : -1;
-    if (dot2 === -1 || dot2 === dot1 + 1 || dot2 === token.length - 1 || token.indexOf('.', dot2 + 1) !== -1) {
-      return this.#opaque(token, nowMs, 'not a compact JWS');
-    }
+    const dot2 = token.indexOf('.', dot1 + 1);
     let header: unknown;
     try {
       header = JSON.parse(Buffer.from(token.slice(0, dot1), 'base64url').toString('utf8'));

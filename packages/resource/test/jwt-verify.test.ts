@@ -201,6 +201,12 @@ describe('JWT access tokens (RFC 9068 §4, RFC 8725)', () => {
         assert.equal(err.error, 'invalid_token');
       }
       await rejectsWith(rs().verify('a'.repeat(9000)), 'ERR_TOKEN_MALFORMED');
+      // A character whose low byte equals a payload character (e.g. U+0141 for "A"): a byte-level (latin1)
+      // view of the signing input would not tell them apart, so such tokens must not reach signature checks.
+      const token = await as.sign();
+      const i = token.indexOf('.') + 5;
+      const lookalike = String.fromCharCode(0x100 | token.charCodeAt(i));
+      await rejectsWith(rs().verify(`${token.slice(0, i)}${lookalike}${token.slice(i + 1)}`), 'ERR_TOKEN_UNSUPPORTED');
       const header = encodeSegment({ alg: 'ES256', typ: 'at+jwt', kid: as.keys[0]!.kid });
       await rejectsWith(rs().verify(`${header}.${Buffer.from('[1]').toString('base64url')}.AAAA`), 'ERR_JWS_SIGNATURE_INVALID');
     });
