@@ -63,7 +63,10 @@ export interface ResourceServerOptions {
   fetch?: FetchLike;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   clock?: () => number;
-  /** Called with every rejected request's error (log `code` and `detail`; neither contains the token). */
+  /**
+   * Called with every rejected request's error, and with `ERR_JWKS_UNAVAILABLE` when a background
+   * JWKS refresh fails (requests keep using the keys in hand). Log `code` and `detail`; neither contains the token.
+   */
   onError?: (error: ResourceError) => void;
 }
 

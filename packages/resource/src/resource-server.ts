@@ -147,6 +147,14 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
       timeoutMs: o.timeoutMs,
       fetch: o.fetch,
       now: o.clock,
+      // Background refresh failures do not fail requests (the keys in hand keep working), but are reported.
+      onRefreshError: (err) => {
+        try {
+          o.onError?.(err instanceof ResourceError ? err : new ResourceError('ERR_JWKS_UNAVAILABLE', `JWKS refresh failed: ${err.message}`, { cause: err }));
+        } catch {
+          // A logging hook must not break verification.
+        }
+      },
     });
     this.#dpop = o.dpop && {
       algorithms: o.dpop.algorithms,

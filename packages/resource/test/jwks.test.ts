@@ -123,7 +123,15 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
 
   it('a failed background refresh keeps the known keys in use', async () => {
     const clock = fakeClock();
-    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, cache: false, jwks: { maxAge: 60, cooldown: 5 } });
+    const reported: string[] = [];
+    const rs = createResourceServer({
+      issuer: as.issuer,
+      audience: as.audience,
+      clock: clock.now,
+      cache: false,
+      jwks: { maxAge: 60, cooldown: 5 },
+      onError: (e) => reported.push(e.code),
+    });
     await rs.verify(await as.sign());
     as.jwksStatus = 503;
     try {
@@ -132,6 +140,7 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
       await rs.verify(await as.sign({ exp }));
       await new Promise((r) => setTimeout(r, 50));
       await rs.verify(await as.sign({ exp }));
+      assert.deepEqual(reported, ['ERR_JWKS_UNAVAILABLE'], 'the failed background refresh is reported once');
     } finally {
       as.jwksStatus = undefined;
     }
