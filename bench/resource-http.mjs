@@ -4,7 +4,7 @@
 //   and node:http + @latchkey/resource — each server in its own process, autocannon in this one.
 // Every request carries the same valid ES256 token (the steady state of a real API: clients reuse tokens).
 //
-//   node bench/resource-http.mjs [--quick] [--duration S] [--connections N]
+//   node bench/resource-http.mjs [--quick] [--duration S] [--connections N] [--only express,fastify]
 //
 // Needs `npm run build` first. Writes bench/results/resource-http-*.json.
 import { spawn } from 'node:child_process';
@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     duration: { type: 'string' },
     connections: { type: 'string', default: '32' },
+    only: { type: 'string' },
     serve: { type: 'string' },
     issuer: { type: 'string' },
     audience: { type: 'string' },
@@ -100,7 +101,8 @@ async function main() {
     .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
     .sign(privateKey);
 
-  const kinds = ['fastify+latchkey', 'node:http+latchkey', 'express+latchkey', 'express+express-oauth2-jwt-bearer'];
+  const all = ['fastify+latchkey', 'node:http+latchkey', 'express+latchkey', 'express+express-oauth2-jwt-bearer'];
+  const kinds = args.only ? all.filter((k) => args.only.split(',').some((o) => k.includes(o))) : all;
   const results = [];
   for (const kind of kinds) {
     const child = spawn(process.execPath, [self, '--serve', kind, '--issuer', issuer, '--audience', audience], {
