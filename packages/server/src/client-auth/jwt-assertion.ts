@@ -9,6 +9,7 @@ import type { ClientRecord } from '../store/types.js';
 import { ASYMMETRIC_ALGS, ClientKeyError, clientKeysFor } from './client-jwks.js';
 import { registerAuthenticator } from './index.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
+import { isCanonicalCompactJws, KEY_LOCATING_HEADERS } from '../tokens/compact.js';
 
 /** RFC 7523 §2.2: the only client_assertion_type this server accepts. */
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -142,6 +143,7 @@ export const jwtAssertion: ClientAuthenticator = {
     if (type !== CLIENT_ASSERTION_TYPE) throw invalidRequest(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
     if (assertion.length > MAX_ASSERTION_LENGTH) throw invalidClient('client assertion too long');
 
+    if (!isCanonicalCompactJws(assertion)) throw invalidClient('client assertion is not a canonical compact JWS');
     let header: ProtectedHeaderParameters;
     let unverified: JWTPayload;
     try {
@@ -165,6 +167,8 @@ export const jwtAssertion: ClientAuthenticator = {
     if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') throw invalidClient(`client is registered for ${method}`);
     if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidClient('kid must be a string');
     if (header.typ !== undefined && !ACCEPTED_TYP.has(String(header.typ).toLowerCase())) throw invalidClient(`client assertion typ ${String(header.typ)} refused`);
+    // RFC 8725 §3.10: keys come only from the client's registration, never from the token itself.
+    for (const h of KEY_LOCATING_HEADERS) if (h in header) throw invalidClient(`client assertion header ${h} refused`);
 
     let keys: (CryptoKey | Uint8Array)[];
     if (method === 'client_secret_jwt') {

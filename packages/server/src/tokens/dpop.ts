@@ -6,6 +6,7 @@ import { invalidRequest, OAuthError } from '../errors.js';
 import { metadataContributors } from '../protocol/metadata.js';
 import type { OAuthRequest } from '../protocol/request.js';
 import { registerBinder, type Binding } from './binding.js';
+import { isCanonicalCompactJws } from './compact.js';
 
 /** DPoP proof algorithms: asymmetric only (RFC 9449 §4.2: "MUST NOT be none or an identifier for a symmetric algorithm (MAC)"). */
 export const DPOP_ALGS: readonly string[] = ASYMMETRIC_ALGS;
@@ -88,7 +89,7 @@ export async function validateDpopProof(req: OAuthRequest, ctx: AuthContext): Pr
   // RFC 9449 §4.3 check 1: "There is not more than one DPoP HTTP request header field." (Node joins repeats with ", ".)
   if (typeof raw !== 'string' || raw.includes(',')) throw invalidProof('DPoP header repeated or not a single value');
   // Check 2: "The DPoP HTTP request header field value is a single and well-formed JWT."
-  if (raw.length > MAX_PROOF_LENGTH || raw.split('.').length !== 3) throw invalidProof('DPoP proof is not a compact JWS');
+  if (raw.length > MAX_PROOF_LENGTH || !isCanonicalCompactJws(raw)) throw invalidProof('DPoP proof is not a canonical compact JWS');
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(raw);
@@ -100,6 +101,8 @@ export async function validateDpopProof(req: OAuthRequest, ctx: AuthContext): Pr
   const alg = header.alg;
   // Check 5: "The alg JOSE Header Parameter indicates a registered asymmetric digital signature algorithm, is not none, is supported by the application".
   if (typeof alg !== 'string' || !DPOP_ALGS.includes(alg)) throw invalidProof(`alg ${String(alg)} not allowed`);
+  // The key is the embedded jwk (RFC 9449 §4.2); headers pointing at other keys are refused (RFC 8725 §3.10).
+  for (const h of ['jku', 'x5u', 'x5c'] as const) if (h in header) throw invalidProof(`header ${h} refused`);
   const jwk = header.jwk as Record<string, unknown> | undefined;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw invalidProof('no jwk header');
   // Check 7: "The public key in the jwk JOSE Header Parameter ... does not contain a private key."
