@@ -85,6 +85,11 @@ export interface IntrospectionOptions {
   requireAudience?: boolean;
   /** Introspection calls in flight at most; beyond, fail fast with `ERR_INTROSPECTION_UNAVAILABLE`. Default 64. */
   maxConcurrent?: number;
+  /**
+   * Also ask the issuer about JWTs (after the local checks pass), so revoked JWTs (RFC 7009) are refused
+   * within `cacheTtl`. Costs one introspection per new token. Default false.
+   */
+  checkJwts?: boolean;
 }
 
 export interface DpopOptions {
@@ -124,6 +129,7 @@ export interface NormalizedOptions {
         timeoutMs: number;
         requireAudience: boolean;
         maxConcurrent: number;
+        checkJwts: boolean;
       }
     | undefined;
   dpop: { required: boolean; algorithms: ReadonlySet<string>; algsChallenge: string; maxAge: number; replayStore: ReplayStore | undefined } | undefined;
@@ -245,6 +251,7 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
       timeoutMs: seconds('introspection.timeout', i.timeout, 5, 0.1, 60) * 1000,
       requireAudience: i.requireAudience ?? true,
       maxConcurrent,
+      checkJwts: i.checkJwts === true,
     };
   }
 

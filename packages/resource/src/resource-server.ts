@@ -226,6 +226,14 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
       if (fromHeader && !B64TOKEN.test(token)) throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
       info = await this.#verifyFresh(token, nowMs);
     }
+    if (info.format === 'jwt' && this.#o.introspection?.checkJwts) {
+      // Opt-in revocation check (RFC 7009 revocations are invisible to local JWT checks): the issuer must
+      // still call the token active (RFC 7662), answer cached for cacheTtl like any introspection.
+      const answer = await this.#opaque(token, nowMs, 'revocation check');
+      if (answer.claims.jti !== undefined && answer.claims.jti !== info.claims.jti) {
+        throw new ResourceError('ERR_TOKEN_INACTIVE', 'introspection answer is for another token');
+      }
+    }
     if (info.binding !== undefined || (context !== undefined && context.scheme === 'DPoP') || this.#o.dpop?.required) {
       await this.#checkBinding(info, token, context ?? {}, nowMs);
     }

@@ -136,6 +136,22 @@ describe('opaque tokens via RFC 7662 introspection', () => {
     }
   });
 
+  it('checkJwts: a locally valid JWT must also be active at the issuer', async () => {
+    const server = rs({ checkJwts: true, cacheTtl: 0 });
+    const jwt = await as.sign({ jti: 'jwt-1' });
+    as.opaque.set(jwt, active({ jti: 'jwt-1', client_id: 'client-1' }));
+    assert.equal((await server.verify(jwt)).clientId, 'client-1');
+    as.opaque.set(jwt, { active: false }); // revoked at the issuer
+    await assert.rejects(server.verify(jwt), { code: 'ERR_TOKEN_INACTIVE' });
+    // An answer about another token (different jti) is not accepted.
+    as.opaque.set(jwt, active({ jti: 'someone-else' }));
+    await assert.rejects(server.verify(jwt), { code: 'ERR_TOKEN_INACTIVE' });
+    // Forged JWTs are refused locally, before any introspection call.
+    const calls = as.introspectionCalls.length;
+    await assert.rejects(server.verify(await as.sign({ aud: 'https://other.example' })), { code: 'ERR_JWT_AUDIENCE_INVALID' });
+    assert.equal(as.introspectionCalls.length, calls);
+  });
+
   it('without introspection configured, opaque tokens are invalid_token', async () => {
     const server = createResourceServer({ issuer: as.issuer, audience: as.audience });
     await assert.rejects(server.verify(opaque(active())), { code: 'ERR_TOKEN_UNSUPPORTED', status: 401 });

@@ -97,6 +97,99 @@ describe('against a real Latchkey server', () => {
     assert.equal((await rs.verify(real)).clientId, client.client_id);
   });
 
+  it('opaque tokens through the real introspection endpoint, authenticating via @latchkey/client', async (t) => {
+    if (typeof metadata.introspection_endpoint !== 'string') return t.skip('server does not advertise introspection_endpoint yet');
+    const opaqueClient = await srv.createClient({ client_name: 'opaque', scope: 'read:orders', audience: [API], access_token_format: 'opaque' });
+    const rsClient = await srv.createClient({ client_name: 'orders-api', scope: 'latchkey:introspect' });
+    const introspecting = createResourceServer({
+      issuer: srv.issuer,
+      audience: API,
+      introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! } },
+    });
+    const at = (await token(opaqueClient)).access_token;
+    assert.equal(at.split('.').length === 3, false, 'an opaque token');
+    const auth = await introspecting.verify(at);
+    assert.equal(auth.format, 'opaque');
+    assert.equal(auth.clientId, opaqueClient.client_id);
+    assert.ok(auth.scopes.has('read:orders'));
+    await assert.rejects(introspecting.verify(`${at.slice(0, -4)}AAAA`), { code: 'ERR_TOKEN_INACTIVE' });
+
+    // Revocation (RFC 7009) is visible once the short introspection cache lapses.
+    if (typeof metadata.revocation_endpoint === 'string') {
+      const noCache = createResourceServer({
+        issuer: srv.issuer,
+        audience: API,
+        introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! }, cacheTtl: 0 },
+      });
+      const at2 = (await token(opaqueClient)).access_token;
+      await noCache.verify(at2);
+      const rev = await postForm(metadata.revocation_endpoint, { token: at2 }, { authorization: basic(opaqueClient.client_id, opaqueClient.client_secret!) });
+      assert.equal(rev.status, 200);
+      await assert.rejects(noCache.verify(at2), { code: 'ERR_TOKEN_INACTIVE' });
+    }
+  });
+
+  it('checkJwts: a revoked Latchkey JWT is refused once the issuer says so', async (t) => {
+    if (typeof metadata.revocation_endpoint !== 'string' || typeof metadata.introspection_endpoint !== 'string') {
+      return t.skip('server does not advertise revocation and introspection yet');
+    }
+    const rsClient = await srv.createClient({ client_name: 'orders-api-revocation', scope: 'latchkey:introspect' });
+    const strict = createResourceServer({
+      issuer: srv.issuer,
+      audience: API,
+      introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! }, checkJwts: true, cacheTtl: 0 },
+    });
+    const at = (await token(client)).access_token;
+    assert.equal((await strict.verify(at)).format, 'jwt');
+    await rs.verify(at); // the plain resource server accepts it too
+    const rev = await postForm(metadata.revocation_endpoint, { token: at }, { authorization: basic(client.client_id, client.client_secret!) });
+    assert.equal(rev.status, 200);
+    await assert.rejects(strict.verify(at), { code: 'ERR_TOKEN_INACTIVE' });
+    assert.equal((await rs.verify(at)).format, 'jwt', 'without checkJwts a revoked JWT stays valid until exp (documented)');
+  });
+
+  it('private_key_jwt introspection client', async (t) => {
+    const methods = metadata.introspection_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported;
+    if (typeof metadata.introspection_endpoint !== 'string' || !Array.isArray(methods) || !methods.includes('private_key_jwt')) {
+      return t.skip('server does not offer private_key_jwt for introspection yet');
+    }
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = randomUUID();
+    const rsClient = await srv.createClient({
+      client_name: 'orders-api-pkjwt',
+      scope: 'latchkey:introspect',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
+    });
+    const opaqueClient = await srv.createClient({ client_name: 'opaque2', scope: 'read:orders', audience: [API], access_token_format: 'opaque' });
+    const introspecting = createResourceServer({
+      issuer: srv.issuer,
+      audience: API,
+      introspection: { clientAuthentication: { method: 'private_key_jwt', clientId: rsClient.client_id, privateKey, kid, alg: 'ES256' } },
+    });
+    const auth = await introspecting.verify((await token(opaqueClient)).access_token);
+    assert.equal(auth.clientId, opaqueClient.client_id);
+  });
+
+  it('DPoP-bound tokens from the real token endpoint', async (t) => {
+    if (!Array.isArray(metadata.dpop_signing_alg_values_supported)) return t.skip('server does not advertise DPoP yet');
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = await exportJWK(publicKey);
+    const proof = (htm: string, htu: string, accessToken?: string) =>
+      new SignJWT({ jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...(accessToken ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
+        .sign(privateKey);
+    const res = await token(client, {}, { dpop: await proof('POST', `${srv.url}/oauth2/token`) });
+    assert.equal(res.token_type, 'DPoP');
+    const at = res.access_token;
+    const out = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `DPoP ${at}`, dpop: await proof('GET', `${API}/orders`, at) } });
+    assert.equal(out.ok, true, out.ok ? '' : out.error.detail);
+    assert.deepEqual(out.ok && out.auth.binding, { type: 'dpop', jkt: await calculateJwkThumbprint(jwk) });
+    const asBearer = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `Bearer ${at}` } });
+    assert.equal(!asBearer.ok && asBearer.error.code, 'ERR_TOKEN_SENDER_CONSTRAINED');
+  });
+
+  // Last: it switches the server's signing key, which the shared resource server above would then have to learn.
   it('key rotation with pre-publication: no valid request fails while keys change', async () => {
     const rotating = createResourceServer({ issuer: srv.issuer, audience: API, jwks: { maxAge: 1, cooldown: 1 } });
     const admin = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', scope: 'latchkey:admin' }, { authorization: basic(srv.admin.client_id, srv.admin.client_secret) });
@@ -136,82 +229,5 @@ describe('against a real Latchkey server', () => {
     assert.ok(rotations >= 2, `rotations: ${rotations}`);
     assert.ok(kids.size >= 2, `tokens were signed by ${kids.size} key(s)`);
     assert.ok(verified > 20);
-  });
-
-  it('opaque tokens through the real introspection endpoint, authenticating via @latchkey/client', async (t) => {
-    if (typeof metadata.introspection_endpoint !== 'string') return t.skip('server does not advertise introspection_endpoint yet');
-    const opaqueClient = await srv.createClient({ client_name: 'opaque', scope: 'read:orders', audience: [API], access_token_format: 'opaque' });
-    const rsClient = await srv.createClient({ client_name: 'orders-api', scope: 'latchkey:introspect' });
-    const introspecting = createResourceServer({
-      issuer: srv.issuer,
-      audience: API,
-      introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! } },
-    });
-    const at = (await token(opaqueClient)).access_token;
-    assert.equal(at.split('.').length === 3, false, 'an opaque token');
-    const auth = await introspecting.verify(at);
-    assert.equal(auth.format, 'opaque');
-    assert.equal(auth.clientId, opaqueClient.client_id);
-    assert.ok(auth.scopes.has('read:orders'));
-    await assert.rejects(introspecting.verify(`${at.slice(0, -4)}AAAA`), { code: 'ERR_TOKEN_INACTIVE' });
-
-    // Revocation (RFC 7009) is visible once the short introspection cache lapses.
-    if (typeof metadata.revocation_endpoint === 'string') {
-      const noCache = createResourceServer({
-        issuer: srv.issuer,
-        audience: API,
-        introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: rsClient.client_id, clientSecret: rsClient.client_secret! }, cacheTtl: 0 },
-      });
-      const at2 = (await token(opaqueClient)).access_token;
-      await noCache.verify(at2);
-      const rev = await postForm(metadata.revocation_endpoint, { token: at2 }, { authorization: basic(opaqueClient.client_id, opaqueClient.client_secret!) });
-      assert.equal(rev.status, 200);
-      await assert.rejects(noCache.verify(at2), { code: 'ERR_TOKEN_INACTIVE' });
-    }
-  });
-
-  it('private_key_jwt introspection client', async (t) => {
-    const methods = metadata.introspection_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported;
-    if (typeof metadata.introspection_endpoint !== 'string' || !Array.isArray(methods) || !methods.includes('private_key_jwt')) {
-      return t.skip('server does not offer private_key_jwt for introspection yet');
-    }
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const kid = randomUUID();
-    const rsClient = await srv.createClient({
-      client_name: 'orders-api-pkjwt',
-      scope: 'latchkey:introspect',
-      token_endpoint_auth_method: 'private_key_jwt',
-      jwks: { keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }] },
-    });
-    const opaqueClient = await srv.createClient({ client_name: 'opaque2', scope: 'read:orders', audience: [API], access_token_format: 'opaque' });
-    const introspecting = createResourceServer({
-      issuer: srv.issuer,
-      audience: API,
-      introspection: { clientAuthentication: { method: 'private_key_jwt', clientId: rsClient.client_id, privateKey, kid, alg: 'ES256' } },
-    });
-    const auth = await introspecting.verify((await token(opaqueClient)).access_token);
-    assert.equal(auth.clientId, opaqueClient.client_id);
-  });
-
-  it('DPoP-bound tokens from the real token endpoint', async (t) => {
-    if (!Array.isArray(metadata.dpop_signing_alg_values_supported)) return t.skip('server does not advertise DPoP yet');
-    const { privateKey, publicKey } = await generateKeyPair('ES256');
-    const jwk = await exportJWK(publicKey);
-    const proof = (htm: string, htu: string, accessToken?: string) =>
-      new SignJWT({ jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000), ...(accessToken ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}) })
-        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk })
-        .sign(privateKey);
-    // A fresh resource server: the rotation test switched the signing key (2 s pre-publication, shorter
-    // than the default 300 s maxAge), and the forgery test's "unknown kid" spent the shared resource
-    // server's unknown-kid budget less than a cooldown ago — by design, see README "Rotation".
-    const rs = createResourceServer({ issuer: srv.issuer, audience: API });
-    const res = await token(client, {}, { dpop: await proof('POST', `${srv.url}/oauth2/token`) });
-    assert.equal(res.token_type, 'DPoP');
-    const at = res.access_token;
-    const out = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `DPoP ${at}`, dpop: await proof('GET', `${API}/orders`, at) } });
-    assert.equal(out.ok, true, out.ok ? '' : out.error.detail);
-    assert.deepEqual(out.ok && out.auth.binding, { type: 'dpop', jkt: await calculateJwkThumbprint(jwk) });
-    const asBearer = await rs.authenticate({ method: 'GET', url: `${API}/orders`, headers: { authorization: `Bearer ${at}` } });
-    assert.equal(!asBearer.ok && asBearer.error.code, 'ERR_TOKEN_SENDER_CONSTRAINED');
   });
 });
