@@ -147,8 +147,8 @@ describe('authenticate(): RFC 6750 requests and errors', () => {
   it('every error code is documented in the README with its status', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     for (const [code, entry] of Object.entries(ERROR_CATALOG)) {
-      const line = readme.split('\n').find((l) => l.includes(`\`${code}\``));
-      assert.ok(line, `${code} missing from README`);
+      const line = readme.split('\n').find((l) => l.startsWith(`| \`${code}\` |`));
+      assert.ok(line, `${code} missing from the README error table`);
       assert.ok(line.includes(String(entry.status)), `${code}: status ${entry.status} not on its README line`);
     }
   });
