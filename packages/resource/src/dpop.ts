@@ -25,10 +25,12 @@ export interface ReplayStore {
 export class MemoryReplayStore implements ReplayStore {
   readonly #seen = new Map<string, number>();
   readonly #max: number;
-  constructor(maxEntries = 100_000) {
+  readonly #clock: () => number;
+  constructor(maxEntries = 100_000, clock: () => number = Date.now) {
     this.#max = maxEntries;
+    this.#clock = clock;
   }
-  checkAndStore(key: string, expiresAt: number, now = Date.now()): boolean {
+  checkAndStore(key: string, expiresAt: number, now = this.#clock()): boolean {
     const until = this.#seen.get(key);
     if (until !== undefined && until > now) return false;
     if (until !== undefined) this.#seen.delete(key);

@@ -160,7 +160,7 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
       algorithms: o.dpop.algorithms,
       maxAge: o.dpop.maxAge,
       clockTolerance: o.clockTolerance,
-      replayStore: o.dpop.replayStore ?? new MemoryReplayStore(),
+      replayStore: o.dpop.replayStore ?? new MemoryReplayStore(100_000, o.clock),
     };
   }
 
