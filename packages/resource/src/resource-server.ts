@@ -132,6 +132,8 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
   readonly #inflight = new Map<string, Promise<AuthInfo>>();
   readonly #dpop: DpopCheckOptions | undefined;
   #metadata: Promise<AuthorizationServerMetadata> | undefined;
+  #metadataValue: AuthorizationServerMetadata | undefined;
+  #metadataAt = Number.NEGATIVE_INFINITY;
   #metadataFailedAt = Number.NEGATIVE_INFINITY;
   #introspections = 0;
 
@@ -177,20 +179,35 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     return { jwksFetches: this.#jwks.fetchCount, introspections: this.#introspections, cachedTokens: this.#cache?.size ?? 0 };
   }
 
-  /** The issuer's RFC 8414 metadata (fetched once, lazily). */
+  /**
+   * The issuer's RFC 8414 metadata: fetched lazily, re-fetched when older than `jwks.maxAge`
+   * (so a moved `jwks_uri` is followed); if a re-fetch fails, the last good document is used.
+   */
   metadata(): Promise<AuthorizationServerMetadata> {
     if (this.#o.discovery === false) return Promise.reject(new ResourceError('ERR_DISCOVERY_FAILED', 'discovery is disabled'));
-    if (this.#metadata === undefined) {
-      const now = this.#o.clock();
-      if (now - this.#metadataFailedAt < Math.max(this.#o.jwksCooldownMs, 1000)) {
-        return Promise.reject(new ResourceError('ERR_DISCOVERY_FAILED', 'last attempt failed within the cooldown'));
-      }
-      this.#metadata = discover(this.#o.issuer, this.#o.discovery, { fetch: this.#o.fetch, timeoutMs: this.#o.timeoutMs }).catch((err: Error) => {
-        this.#metadata = undefined;
-        this.#metadataFailedAt = this.#o.clock();
-        throw new ResourceError('ERR_DISCOVERY_FAILED', err.message, { cause: err });
-      });
+    const now = this.#o.clock();
+    const known = this.#metadataValue;
+    if (known !== undefined && now - this.#metadataAt < this.#o.jwksMaxAgeMs) return Promise.resolve(known);
+    if (this.#metadata !== undefined) return this.#metadata;
+    if (now - this.#metadataFailedAt < Math.max(this.#o.jwksCooldownMs, 1000)) {
+      return known !== undefined ? Promise.resolve(known) : Promise.reject(new ResourceError('ERR_DISCOVERY_FAILED', 'last attempt failed within the cooldown'));
     }
+    this.#metadata = discover(this.#o.issuer, this.#o.discovery, { fetch: this.#o.fetch, timeoutMs: this.#o.timeoutMs })
+      .then(
+        (doc) => {
+          this.#metadataValue = doc;
+          this.#metadataAt = this.#o.clock();
+          return doc;
+        },
+        (err: Error) => {
+          this.#metadataFailedAt = this.#o.clock();
+          if (this.#metadataValue !== undefined) return this.#metadataValue;
+          throw new ResourceError('ERR_DISCOVERY_FAILED', err.message, { cause: err });
+        },
+      )
+      .finally(() => {
+        this.#metadata = undefined;
+      });
     return this.#metadata;
   }
 

@@ -172,6 +172,37 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
     assert.deepEqual(calls, ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration', '/jwks']);
   });
 
+  it('metadata is re-read after maxAge (a moved jwks_uri is followed); a failed re-read keeps the last good one', async () => {
+    const clock = fakeClock();
+    let moved = false;
+    let metadataDown = false;
+    const seen: string[] = [];
+    const fetchVia = async (input: string | URL, init?: RequestInit) => {
+      const path = new URL(String(input)).pathname;
+      seen.push(path);
+      if (path.startsWith('/.well-known/')) {
+        if (metadataDown) return new Response('{}', { status: 500 });
+        return Response.json({ issuer: as.issuer, jwks_uri: `${as.url}${moved ? '/jwks?v=2' : '/jwks'}` });
+      }
+      return fetch(input, init);
+    };
+    const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: clock.now, fetch: fetchVia, cache: false, jwks: { maxAge: 60, cooldown: 5 } });
+    const exp = nowSeconds() + 3600;
+    await rs.verify(await as.sign({ exp }));
+    moved = true;
+    clock.advance(61_000);
+    await rs.verify(await as.sign({ exp })); // background refresh: re-reads the metadata, then the moved JWKS
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(seen, ['/.well-known/oauth-authorization-server', '/jwks', '/.well-known/oauth-authorization-server', '/jwks']);
+    assert.equal((await rs.metadata()).jwks_uri, `${as.url}/jwks?v=2`);
+    metadataDown = true;
+    clock.advance(61_000);
+    await rs.verify(await as.sign({ exp }));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen.at(-1), '/jwks', 'JWKS still refreshed from the last good metadata');
+    assert.equal((await rs.metadata()).jwks_uri, `${as.url}/jwks?v=2`);
+  });
+
   it('jwksUri without discovery', async () => {
     const before = as.metadataFetches;
     const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, discovery: false, jwksUri: `${as.url}/jwks` });
