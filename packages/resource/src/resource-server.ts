@@ -484,7 +484,10 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     } catch (err) {
       // An inactive token never becomes active again (RFC 7662 §2.2): remember the verdict too, so a client
       // retrying a revoked or foreign token does not hammer the issuer.
-      if (err instanceof ResourceError && err.code === 'ERR_TOKEN_INACTIVE' && this.#introspectionCache !== undefined) {
+      // Except "not yet valid" (nbf/iat ahead of our clock): that one changes with time.
+      const ahead = (t: unknown) => typeof t === 'number' && t > nowMs / 1000 + this.#o.clockTolerance;
+      const temporary = answer.active === true && (ahead(answer.nbf) || ahead(answer.iat));
+      if (err instanceof ResourceError && err.code === 'ERR_TOKEN_INACTIVE' && !temporary && this.#introspectionCache !== undefined) {
         this.#introspectionCache.set(key, err, nowMs + cfg.cacheTtl * 1000);
       }
       throw err;

@@ -125,6 +125,13 @@ describe('opaque tokens via RFC 7662 introspection', () => {
     for (let i = 0; i < 5; i++) await assert.rejects(server.verify(token), { code: 'ERR_TOKEN_INACTIVE' });
     assert.equal(as.introspectionCalls.length - calls, 1);
 
+    // "Not yet valid" is not remembered: it changes with time.
+    const early = opaque(active({ nbf: nowSeconds() + 3600 }));
+    const before = as.introspectionCalls.length;
+    await assert.rejects(server.verify(early), { code: 'ERR_TOKEN_INACTIVE' });
+    await assert.rejects(server.verify(early), { code: 'ERR_TOKEN_INACTIVE' });
+    assert.equal(as.introspectionCalls.length - before, 2);
+
     const capped = rs({ maxConcurrent: 2 });
     as.introspectionDelayMs = 200;
     try {
