@@ -5,7 +5,7 @@ import { SecretHasher } from './client-auth/secret-hash.js';
 import { Keyring } from './keys/keyring.js';
 import { Sealer, loadKek } from './keys/seal.js';
 import { MemoryFailureLimiter, type FailureLimiter } from './limits/failure-limiter.js';
-import { connectRedis, RedisFailureLimiter } from './limits/redis.js';
+import { connectRedis, RedisFailureLimiter, redisNamespace } from './limits/redis.js';
 import { RedisUseOnce, StoreUseOnce, type UseOnce } from './limits/use-once.js';
 import type { Redis } from 'ioredis';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -68,7 +68,9 @@ export async function openServices(config: Config, log: Logger, opts: { createKe
   });
   const localLimiter = new MemoryFailureLimiter(config.rateLimitFailures, config.rateLimitWindow);
   const storeOnce = new StoreUseOnce(store);
-  const once: UseOnce = redis ? new RedisUseOnce(redis, storeOnce, () => metrics.redisFallbacks.inc()) : storeOnce;
+  // One Redis may serve several deployments (and test runs): keys are namespaced by issuer.
+  const redisPrefix = redisNamespace(config.issuer);
+  const once: UseOnce = redis ? new RedisUseOnce(redis, storeOnce, () => metrics.redisFallbacks.inc(), `${redisPrefix}once:`) : storeOnce;
   const services: Services = {
     config,
     store,
@@ -79,7 +81,7 @@ export async function openServices(config: Config, log: Logger, opts: { createKe
     feed,
     minter: new Minter(config.issuer, keyring, store, config.accessTokenTtl),
     revocations: new RevocationCache(store, config.maxAccessTokenTtl),
-    limiter: redis ? new RedisFailureLimiter(redis, localLimiter, config.rateLimitFailures, config.rateLimitWindow) : localLimiter,
+    limiter: redis ? new RedisFailureLimiter(redis, localLimiter, config.rateLimitFailures, config.rateLimitWindow, `${redisPrefix}fail:`) : localLimiter,
     metrics,
     log,
     closers: redis ? [() => void redis.disconnect()] : [],

@@ -72,4 +72,4 @@ export function fail(e: unknown, json?: boolean): never {
   process.exit(code);
 }
 
-export const actor = () => `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+export const actor = () => `cli:${process.env.USER || process.env.LOGNAME || 'unknown'}`;

@@ -1,4 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
+
+/** Key prefix of one deployment: one Redis may serve several (and many test runs), so keys carry the issuer. */
+export function redisNamespace(issuer: string): string {
+  return `latchkey:${createHash('sha256').update(issuer).digest('base64url').slice(0, 12)}:`;
+}
 import { CLIENT_FACTOR, limiterKeys, type FailureLimiter } from './failure-limiter.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { GroupCommit } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -14,42 +15,26 @@ export interface UseOnce {
 }
 
 export class StoreUseOnce implements UseOnce {
-  #queue: { key: string; exp: number; resolve: (v: boolean) => void; reject: (e: unknown) => void }[] = [];
-  #flushing = false;
+  readonly #group: GroupCommit<{ key: string; exp: number }, boolean>;
 
-  constructor(private readonly store: Store, private readonly maxBatch = 200) {}
-
-  use(key: string, exp: number): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ key, exp, resolve, reject });
-      if (!this.#flushing) void this.#flush();
-    });
+  constructor(store: Store, maxBatch = 200) {
+    this.#group = new GroupCommit(async (entries) => {
+      // The same key twice in one batch: only its first occurrence can win.
+      const first = new Map<string, number>();
+      const unique: { key: string; exp: number }[] = [];
+      entries.forEach((e, i) => {
+        if (!first.has(e.key)) {
+          first.set(e.key, i);
+          unique.push(e);
+        }
+      });
+      const won = await store.useOnceMany(unique);
+      return entries.map((e, i) => first.get(e.key) === i && won.has(e.key));
+    }, maxBatch);
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
-    try {
-      while (this.#queue.length) {
-        const batch = this.#queue.splice(0, this.maxBatch);
-        // The same key twice in one batch: only the first can win.
-        const first = new Map<string, number>();
-        const entries: { key: string; exp: number }[] = [];
-        batch.forEach((b, i) => {
-          if (!first.has(b.key)) {
-            first.set(b.key, i);
-            entries.push({ key: b.key, exp: b.exp });
-          }
-        });
-        try {
-          const won = await this.store.useOnceMany(entries);
-          batch.forEach((b, i) => b.resolve(first.get(b.key) === i && won.has(b.key)));
-        } catch (e) {
-          for (const b of batch) b.reject(e);
-        }
-      }
-    } finally {
-      this.#flushing = false;
-    }
+  use(key: string, exp: number): Promise<boolean> {
+    return this.#group.submit({ key, exp });
   }
 }
 

@@ -11,10 +11,12 @@ export interface NodeProcess {
 }
 
 /** Starts `latchkey start` as a real separate process and waits for /healthz. */
-export async function spawnNode(opts: { db: string; dataDir: string; kek: string; redis?: string; workers?: number; env?: Record<string, string> }): Promise<NodeProcess> {
+export async function spawnNode(opts: { db: string; dataDir: string; kek: string; redis?: string; issuer?: string; workers?: number; env?: Record<string, string> }): Promise<NodeProcess> {
   const port = await freePort();
   const args = [CLI, 'start', '--port', String(port), '--db', opts.db, '--data-dir', opts.dataDir, '--workers', String(opts.workers ?? 1)];
   if (opts.redis) args.push('--redis', opts.redis);
+  // Nodes of one deployment share one issuer (the load balancer's URL); each still listens on its own port.
+  if (opts.issuer) args.push('--issuer', opts.issuer);
   const proc = spawn(process.execPath, args, {
     env: { ...process.env, LATCHKEY_KEK: opts.kek, LATCHKEY_LOG_LEVEL: 'warn', ...(opts.env ?? {}) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/app.js';
 import { ClientService } from '../../src/management/clients.service.js';
 import { closeServices, openServices, type Services } from '../../src/services.js';
-import { basic, createPgDatabase, pgAvailable, postForm, REDIS_URL } from '../helpers/harness.js';
+import { basic, createPgDatabase, freePort, pgAvailable, postForm, REDIS_URL } from '../helpers/harness.js';
 import { runCli } from '../helpers/cli.js';
 import { spawnNode, type NodeProcess } from '../helpers/nodes.js';
 
@@ -27,8 +27,10 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
     if (skip) return;
     db = await createPgDatabase();
     dataDir = mkdtempSync(join(tmpdir(), 'latchkey-nodes-'));
-    a = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL });
-    b = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL });
+    // One deployment: one issuer (as behind a load balancer), shared Redis namespace and KEK.
+    const issuer = `http://127.0.0.1:${await freePort()}`;
+    a = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer });
+    b = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer });
     admin = await openServices(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
     client = (await new ClientService(admin).create({ client_name: 'multi', scope: 'a b', token_endpoint_auth_method: 'client_secret_basic' }, 'test')) as typeof client;
   });

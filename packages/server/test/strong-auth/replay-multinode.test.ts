@@ -3,6 +3,7 @@
  * two server processes sharing one store is accepted exactly once. Node A runs in this process (the
  * harness), node B is a separate `latchkey start` process (built CLI), both with the same issuer and KEK.
  */
+import { redisNamespace } from '../../src/limits/redis.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -100,7 +101,7 @@ for (const variant of ['sqlite', 'postgres', 'postgres+redis'] as const) {
         const r = new Redis(REDIS_URL);
         try {
           const jti = (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
-          assert.equal(await r.exists(`latchkey:once:assertion:${pk.client_id}:${jti}`), 1);
+          assert.equal(await r.exists(`${redisNamespace(issuer)}once:assertion:${pk.client_id}:${jti}`), 1);
         } finally {
           r.disconnect();
         }
