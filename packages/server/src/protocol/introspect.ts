@@ -1,5 +1,6 @@
 import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
-import { authenticateClient, authenticators } from '../client-auth/index.js';
+import { authenticators } from '../client-auth/index.js';
+import { authenticateGuarded } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
 import { postEndpointOf, routeInstallers } from '../http/server.js';
 import type { Services } from '../services.js';
@@ -111,23 +112,8 @@ export async function authenticateTokenRequest(req: OAuthRequest, s: Services, e
   const params = parseForm(req);
   // RFC 6749 §3.2 "Request and response parameters MUST NOT be included more than once" (applies to all endpoints).
   params.rejectRepeated(NO_REPEATS);
-  const clientId = params.get('client_id');
-  const wait = await s.limiter.blocked(req.remoteAddress, clientId);
-  if (wait > 0) {
-    s.metrics.rateLimited.inc({ endpoint });
-    throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
-  }
-  let auth: AuthenticatedClient;
-  try {
-    // RFC 7662 §2.1 / RFC 7009 §2.1: the endpoint requires client authentication.
-    auth = await authenticateClient(req, params, s);
-  } catch (e) {
-    if (e instanceof OAuthError && e.error === 'invalid_client') {
-      s.metrics.authFailures.inc();
-      await s.limiter.fail(req.remoteAddress, clientId);
-    }
-    throw e;
-  }
+  // RFC 7662 §2.1 / RFC 7009 §2.1: the endpoint requires client authentication (behind the brute-force limits).
+  const { auth } = await authenticateGuarded(req, params, s, endpoint);
   const token = params.get('token');
   // RFC 7662 §2.1 / RFC 7009 §2.1: "token REQUIRED".
   if (token === undefined) throw invalidRequest('token is required');

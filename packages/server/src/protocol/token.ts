@@ -1,5 +1,5 @@
 import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
-import { authenticateClient } from '../client-auth/index.js';
+import { authenticateGuarded } from '../client-auth/guarded.js';
 import { peekBasicClientId } from '../client-auth/client-secret.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
 import { binders, type Binding } from '../tokens/binding.js';
@@ -62,28 +62,9 @@ export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAu
     if (Date.now() - s.feed.lastOkAt > s.config.storeOutageGrace * 1000 + 2 * s.config.changePollInterval) {
       throw temporarilyUnavailable('store unreachable for longer than storeOutageGrace');
     }
-    // 3. brute-force limits, before any secret is checked.
+    // 3–4. brute-force limits (before any secret is checked), then client authentication.
     clientId = params.get('client_id') ?? peekBasicClientId(req);
-    const wait = await s.limiter.blocked(req.remoteAddress, clientId);
-    if (wait > 0) {
-      s.metrics.rateLimited.inc({ endpoint: 'token' });
-      throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
-    }
-    // 4. authenticate.
-    let auth: AuthenticatedClient;
-    try {
-      auth = await authenticateClient(req, params, s);
-    } catch (e) {
-      if (e instanceof OAuthError && e.error === 'invalid_client') {
-        s.metrics.authFailures.inc();
-        const wait = await s.limiter.fail(req.remoteAddress, clientId);
-        if (wait > 0) {
-          s.metrics.rateLimited.inc({ endpoint: 'token' });
-          throw new OAuthError('too_many_requests', 'too many failed authentication attempts', { headers: { 'retry-after': String(wait) } });
-        }
-      }
-      throw e;
-    }
+    const { auth } = await authenticateGuarded(req, params, s, 'token', clientId);
     clientId = auth.client.record.client_id;
     // 5. grant type.
     const grantType = params.get('grant_type');
