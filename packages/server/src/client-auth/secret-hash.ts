@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { hkdf } from '../keys/seal.js';
 
 /**
@@ -13,11 +13,12 @@ import { hkdf } from '../keys/seal.js';
 export const SECRET_PREFIX = 'lk_';
 
 export class SecretHasher {
-  readonly #pepper: Buffer;
+  // A KeyObject, so the HMAC key is not re-imported on every verification.
+  readonly #pepper: KeyObject;
   readonly #dummy: Buffer;
 
   constructor(kek: Buffer) {
-    this.#pepper = hkdf(kek, 'latchkey client-secret hash v1');
+    this.#pepper = createSecretKey(hkdf(kek, 'latchkey client-secret hash v1'));
     this.#dummy = this.#digest(randomBytes(32).toString('base64url'));
   }
 
