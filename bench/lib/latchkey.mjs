@@ -113,6 +113,10 @@ function extractJson(stdout) {
  * up CLI-created clients within ~1 s). `makeRequest` returns fetch init.
  */
 export async function waitClientUsable(tokenUrl, makeRequest, timeoutMs = 10_000) {
+  // SPEC §4: a CLI change reaches every server process within 1 s. Asking earlier would make
+  // failed authentications, and those count toward the per-client failure limit (429s later),
+  // and with --workers one process may know the client while another does not yet.
+  await sleep(1200);
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
