@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string' },
     out: { type: 'string' },
     'wait-quiet': { type: 'string' },
+    'node-args': { type: 'string' },
     list: { type: 'boolean', default: false },
     micro: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -53,6 +54,7 @@ if (args.help) {
   console.log(`usage: node bench/run.mjs [--quick] [--only NAME[,NAME]] [--repeats N] [--duration S] [--warmup S]
                          [--connections N] [--no-pin] [--no-external] [--list] [--out FILE]
                          [--wait-quiet S]   before each run, wait up to S seconds for other processes to go quiet
+                         [--node-args "..."] extra node flags for every server (e.g. --single-threaded-gc)
        node bench/run.mjs --profile [--only latchkey] [--duration S]
        node bench/run.mjs --memory [--tokens N]
        node bench/run.mjs --micro                  per-token building blocks (sign, verify, hash) in-process
@@ -102,7 +104,11 @@ mkdirSync(resultsDir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const machine = machineInfo(root);
 const selection = selectScenarios();
-const env = { root, pin, serverCpus: opts.serverCpus, allCpus: opts.allCpus, connections: opts.connections };
+const env = {
+  root, pin, serverCpus: opts.serverCpus, allCpus: opts.allCpus, connections: opts.connections,
+  nodeArgs: args['node-args'] ? args['node-args'].split(/\s+/).filter(Boolean) : [],
+};
+opts.serverNodeArgs = env.nodeArgs;
 
 if (args.profile) {
   const names = selection.builtIn.length && args.only ? selection.builtIn : SCENARIOS.filter((s) => s.name === 'latchkey');

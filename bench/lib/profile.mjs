@@ -17,7 +17,7 @@ export async function runProfile({ scenarios, env, opts, resultsDir, stamp, mach
     const dir = join(resultsDir, 'profiles', `${stamp}-${sc.name}`);
     mkdirSync(dir, { recursive: true });
     const port = await freePort();
-    const target = await setupScenario(sc, { ...env, port, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '500'] });
+    const target = await setupScenario(sc, { ...env, port, nodeArgs: [...(env.nodeArgs ?? []), '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '500'] });
     let res;
     let window;
     try {
