@@ -10,6 +10,7 @@ import { ASYMMETRIC_ALGS, ClientKeyError, clientKeysFor } from './client-jwks.js
 import { registerAuthenticator } from './index.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
 import { isCanonicalCompactJws, KEY_LOCATING_HEADERS } from '../tokens/compact.js';
+import { handlesJws, verifyJwsSignature } from '../tokens/jws-verify.js';
 
 /** RFC 7523 §2.2: the only client_assertion_type this server accepts. */
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -93,7 +94,38 @@ export function assertionAudienceOk(aud: unknown, issuer: string, allowTokenEndp
   return v === issuer || (allowTokenEndpoint && v === `${issuer}/oauth2/token`);
 }
 
+/**
+ * The claim checks jose's jwtVerify makes with these options, for the node:crypto path: a JSON object
+ * payload, the required claims, numeric dates, `exp` not passed and `nbf` not ahead beyond the skew.
+ */
+function checkClaims(jwt: string, skew: number): JWTPayload {
+  let p: unknown;
+  try {
+    p = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidClient('client assertion rejected: ERR_JWT_INVALID: payload is not JSON');
+  }
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw invalidClient('client assertion rejected: ERR_JWT_INVALID: payload is not an object');
+  const c = p as JWTPayload;
+  for (const k of ['iss', 'sub', 'aud', 'exp', 'jti'] as const) if (c[k] === undefined) throw invalidClient(`client assertion rejected: ERR_JWT_CLAIM_VALIDATION_FAILED: missing ${k}`);
+  const now = Math.floor(Date.now() / 1000);
+  for (const k of ['exp', 'nbf', 'iat'] as const) {
+    if (c[k] !== undefined && (typeof c[k] !== 'number' || !Number.isFinite(c[k]))) throw invalidClient(`client assertion rejected: ERR_JWT_CLAIM_VALIDATION_FAILED: ${k} is not a number`);
+  }
+  if (c.exp! <= now - skew) throw invalidClient('client assertion rejected: ERR_JWT_EXPIRED');
+  if (c.nbf !== undefined && c.nbf > now + skew) throw invalidClient('client assertion rejected: ERR_JWT_CLAIM_VALIDATION_FAILED: nbf in the future');
+  return c;
+}
+
 async function verifyWithAny(jwt: string, keys: (CryptoKey | Uint8Array)[], alg: string, skew: number): Promise<JWTPayload> {
+  // Asymmetric algorithms: node:crypto, synchronously (tokens/jws-verify.ts). crit is refused: we
+  // understand no extension, and RFC 7515 §4.1.11 says a recipient that does not must reject.
+  const first = keys[0];
+  if (first !== undefined && handlesJws(alg, first)) {
+    if ('crit' in decodeProtectedHeader(jwt)) throw invalidClient('client assertion rejected: ERR_JOSE_NOT_SUPPORTED: crit');
+    for (const key of keys) if (verifyJwsSignature(jwt, alg, key)) return checkClaims(jwt, skew);
+    throw invalidClient('client assertion rejected: ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
+  }
   let last: unknown;
   for (const key of keys) {
     try {

@@ -27,6 +27,32 @@ export class SqliteStore extends KyselyStore {
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: this.sqlite }) });
   }
 
+  #useOnceTx: ((entries: { key: string; exp: number }[], now: number) => Set<string>) | undefined;
+
+  /**
+   * The single-use check sits on the hot path of every client assertion and DPoP proof: one prepared
+   * statement in one transaction (one fsync per group commit), without building a query per batch.
+   */
+  override useOnceMany(entries: { key: string; exp: number }[]): Promise<Set<string>> {
+    if (entries.length === 0) return Promise.resolve(new Set());
+    return this.run(async () => {
+      if (!this.#useOnceTx) {
+        const stmt = this.sqlite.prepare(
+          'insert into use_once (key, exp) values (?, ?) on conflict (key) do update set exp = excluded.exp where use_once.exp < ? returning key',
+        );
+        this.#useOnceTx = this.sqlite.transaction((es: { key: string; exp: number }[], now: number) => {
+          const won = new Set<string>();
+          for (const e of es) {
+            const r = stmt.get(e.key, e.exp, now) as { key: string } | undefined;
+            if (r) won.add(r.key);
+          }
+          return won;
+        });
+      }
+      return this.#useOnceTx(entries, Math.floor(Date.now() / 1000));
+    });
+  }
+
   protected isUnavailable(e: unknown): boolean {
     const code = (e as { code?: string })?.code;
     return typeof code === 'string' && [...UNAVAILABLE].some((c) => code.startsWith(c));
