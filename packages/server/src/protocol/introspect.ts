@@ -86,21 +86,15 @@ export async function resolveToken(token: string, s: Services, nowMs = Date.now(
 
 /**
  * RFC 7662 §4: "the authorization server MUST determine whether or not the protected resource is
- * allowed to introspect the token". Latchkey's rule (SPEC §3, docs/rotation.md):
+ * allowed to introspect the token". Latchkey's rule is SPEC §3's:
  *  - a client may introspect its own tokens;
- *  - a client may introspect tokens whose `aud` includes one of the entries of its own `audience`
- *    list (a resource server registered as a client names itself there);
- *  - a client whose allowed scopes include `latchkey:introspect` may introspect any token.
+ *  - a client whose allowed scopes include `latchkey:introspect` (a resource server) may introspect any token.
  * Anyone else learns only `{"active": false}`, exactly as for an unknown token, so the answer does not
- * reveal that the token exists.
+ * reveal that the token exists. (A client's `audience` list says what it may *request* tokens for, not
+ * which API it is, so it grants no introspection rights.)
  */
 export function mayIntrospect(caller: CachedClient, t: ResolvedToken): boolean {
-  if (caller.record.client_id === t.client_id) return true;
-  if (caller.allowedScopes.has(INTROSPECT_SCOPE)) return true;
-  const mine = caller.record.audience;
-  if (mine.length === 0) return false;
-  const aud = typeof t.aud === 'string' ? [t.aud] : t.aud;
-  return aud.some((a) => mine.includes(a));
+  return caller.record.client_id === t.client_id || caller.allowedScopes.has(INTROSPECT_SCOPE);
 }
 
 /**
