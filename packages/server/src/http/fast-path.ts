@@ -16,7 +16,12 @@ const TOKEN_PATH = '/oauth2/token';
  * Behaviour is the same on both paths: the token-endpoint tests run against this one, and
  * `test/http/fast-path.test.ts` checks the parity cases (413, query strings, X-Forwarded-For).
  */
-export function createFastPathServer(s: Services, bodyLimit: number, trustProxy: string | undefined) {
+export function createFastPathServer(
+  s: Services,
+  bodyLimit: number,
+  trustProxy: string | undefined,
+  timeouts: { request: number; headers: number; keepAlive: number; connection: number },
+) {
   const trusted: BlockList | undefined = trustedPeers(trustProxy);
   const issuer = s.config.issuer;
   const log = s.log;
@@ -103,8 +108,15 @@ export function createFastPathServer(s: Services, bodyLimit: number, trustProxy:
   }
 
   /** Fastify `serverFactory`: our handler first, Fastify's for everything else. */
-  return (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): Server =>
-    createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
-      if (!handle(req, res)) fastifyHandler(req, res);
-    });
+  // Fastify does not apply its timeouts to a server made by serverFactory: set the same ones here.
+  return (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+    const server = createServer(
+      { maxHeaderSize: 16 * 1024, requestTimeout: timeouts.request, headersTimeout: timeouts.headers, keepAliveTimeout: timeouts.keepAlive },
+      (req, res) => {
+        if (!handle(req, res)) fastifyHandler(req, res);
+      },
+    );
+    server.setTimeout(timeouts.connection);
+    return server;
+  };
 }

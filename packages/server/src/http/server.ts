@@ -48,7 +48,7 @@ export async function buildHttpServer(s: Services, opts: { https?: Record<string
     ...(opts.https ? { https: opts.https } : {}),
     // Plain HTTP without client-certificate headers: the token endpoint takes the node:http fast path.
     ...(!opts.https && !s.config.tlsClientCertHeader && process.env.LATCHKEY_NO_FAST_PATH !== '1'
-      ? { serverFactory: createFastPathServer(s, BODY_LIMIT, s.config.trustProxy) }
+      ? { serverFactory: createFastPathServer(s, BODY_LIMIT, s.config.trustProxy, { request: 30_000, headers: 20_000, keepAlive: 10_000, connection: 30_000 }) }
       : {}),
   } as any) as unknown as FastifyInstance;
 
