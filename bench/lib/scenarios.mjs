@@ -60,7 +60,7 @@ function assertionTokenRequest(path, pool) {
 
 /** Pool sizing hook: signs enough assertions for the coming phase before it starts. */
 function poolPhaseHook(pool) {
-  return (seconds, expectedRps) => pool.fill(Math.ceil(Math.max(expectedRps, 2000) * seconds * 1.4) + 500);
+  return (seconds, expectedRps) => pool.fill(Math.ceil(Math.max(expectedRps * 1.6, 4000) * seconds) + 1000);
 }
 
 async function setupPeer(sc, env) {
