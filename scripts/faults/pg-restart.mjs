@@ -3,7 +3,8 @@
 // serves a load loop of JWT issuance (cached client), opaque issuance and revocation. Expectation:
 // JWTs keep coming (or a documented 503), opaque issuance/revocation answer 200 or 503 — never 500,
 // never a hang (each request < 8 s), and full recovery within 10 s of PostgreSQL being back. Prints JSON.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -59,7 +60,8 @@ const loop = (async () => {
 await sleep(2000);
 const cluster = readdirSync('/etc/postgresql')[0];
 const tRestart = Date.now();
-execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'restart', '-m', 'immediate']);
+// Asynchronously: the load loop keeps running through the restart.
+await promisify(execFile)('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'restart', '-m', 'immediate']);
 const pgBack = Date.now();
 let recoveredAt;
 while (Date.now() - pgBack < 30_000) {
