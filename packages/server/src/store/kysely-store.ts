@@ -149,6 +149,26 @@ export abstract class KyselyStore implements Store {
     await trx.insertInto('changes').values({ kind, ref, at: Date.now() } as any).execute();
   }
 
+  /**
+   * Clean-up of expired rows in small transactions, yielding to the event loop between them: one
+   * DELETE of tens of thousands of rows would hold SQLite's (synchronous) connection — and with it
+   * every request on this node — for hundreds of milliseconds.
+   */
+  protected async deleteInBatches(table: 'client_secrets' | 'changes' | 'opaque_tokens' | 'revoked_jtis' | 'use_once', key: string, column: string, below: number, batch = 500): Promise<number> {
+    const db = this.db as unknown as Kysely<any>;
+    let total = 0;
+    for (;;) {
+      const res = await db
+        .deleteFrom(table)
+        .where(key, 'in', db.selectFrom(table).select(key).where(column, '<', below).limit(batch))
+        .executeTakeFirst();
+      const n = Number(res.numDeletedRows);
+      total += n;
+      if (n < batch) return total;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
   async migrate(): Promise<void> {
     await this.run(async () => {
       const migrator = new Migrator({ db: this.db, provider: migrations(this.dialect) });
@@ -264,8 +284,7 @@ export abstract class KyselyStore implements Store {
 
   deleteExpiredSecrets(now: number): Promise<number> {
     return this.run(async () => {
-      const res = await this.db.deleteFrom('client_secrets').where('expires_at', '<', now).executeTakeFirst();
-      return Number(res.numDeletedRows);
+      return this.deleteInBatches('client_secrets', 'id', 'expires_at', now);
     });
   }
 
@@ -328,7 +347,7 @@ export abstract class KyselyStore implements Store {
   }
 
   pruneChanges(olderThan: number): Promise<number> {
-    return this.run(async () => Number((await this.db.deleteFrom('changes').where('at', '<', olderThan).executeTakeFirst()).numDeletedRows));
+    return this.run(() => this.deleteInBatches('changes', 'seq', 'at', olderThan));
   }
 
   addAudit(rec: AuditRecord): Promise<void> {
@@ -388,7 +407,7 @@ export abstract class KyselyStore implements Store {
   }
 
   deleteExpiredOpaqueTokens(nowSeconds: number): Promise<number> {
-    return this.run(async () => Number((await this.db.deleteFrom('opaque_tokens').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
+    return this.run(() => this.deleteInBatches('opaque_tokens', 'token_hash', 'exp', nowSeconds));
   }
 
   revokeJti(jti: string, clientId: string, exp: number): Promise<void> {
@@ -418,7 +437,7 @@ export abstract class KyselyStore implements Store {
   }
 
   deleteExpiredRevocations(nowSeconds: number): Promise<number> {
-    return this.run(async () => Number((await this.db.deleteFrom('revoked_jtis').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
+    return this.run(() => this.deleteInBatches('revoked_jtis', 'jti', 'exp', nowSeconds));
   }
 
   useOnce(key: string, exp: number): Promise<boolean> {
@@ -449,7 +468,7 @@ export abstract class KyselyStore implements Store {
   }
 
   deleteExpiredUseOnce(nowSeconds: number): Promise<number> {
-    return this.run(async () => Number((await this.db.deleteFrom('use_once').where('exp', '<', nowSeconds).executeTakeFirst()).numDeletedRows));
+    return this.run(() => this.deleteInBatches('use_once', 'key', 'exp', nowSeconds));
   }
 
   insertRegistrationToken(rec: RegistrationTokenRecord): Promise<void> {
