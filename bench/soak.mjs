@@ -68,6 +68,7 @@ try {
   const stats = { sent: 0, byStatus: {}, unexpected: 0, fiveXX: 0, lat: [], unexpectedSamples: [] };
   const rss = [];
   const lag = [];
+  const heap = [];
   const t0 = Date.now();
   const end = t0 + (WARMUP + DURATION) * 1000;
   let inflight = 0;
@@ -79,6 +80,8 @@ try {
       const m = await (await fetch(`${lk.url}/metrics`)).text();
       const line = m.split('\n').find((l) => l.startsWith('latchkey_process_nodejs_eventloop_lag_p99_seconds '));
       if (measuring && line) lag.push(Number(line.split(' ')[1]) * 1000);
+      const h = m.split('\n').find((l) => l.startsWith('latchkey_process_nodejs_heap_size_used_bytes '));
+      if (measuring && h) heap.push(Number(h.split(' ')[1]));
     } catch { /* counted by the main loop if the server is gone */ }
   }, 2000);
   // Open-loop schedule: requests are due at fixed times whatever the latency (no coordinated omission).
@@ -138,6 +141,8 @@ try {
     rss_first_mb: rss.length ? +(rss[0] / 2 ** 20).toFixed(1) : null,
     rss_last_mb: rss.length ? +(rss[rss.length - 1] / 2 ** 20).toFixed(1) : null,
     rss_growth_pct: +(rssGrowth * 100).toFixed(1),
+    heap_used_first_mb: heap.length ? +(heap[0] / 2 ** 20).toFixed(1) : null,
+    heap_used_last_mb: heap.length ? +(heap[heap.length - 1] / 2 ** 20).toFixed(1) : null,
   };
   const failures = [];
   if (summary.five_xx > 0) failures.push('5xx responses');
