@@ -18,7 +18,7 @@ export function summarize(name, sc, runs) {
     p99: median(measured.map((r) => r.latency.p99)),
     valid: measured.length > 0 && measured.every((r) => r.valid),
     problems: [...new Set(measured.flatMap((r) => r.problems))].slice(0, 5),
-    notes: [...new Set(runs.flatMap((r) => r.notes ?? []))],
+    notes: aggregateNotes(runs),
     rssAfter: median(measured.map((r) => r.rssAfter)),
     serverUsPerRequest: median(measured.map((r) => r.cpu?.serverUsPerRequest)),
     serverCores: median(measured.map((r) => r.cpu?.serverCores)),
@@ -28,6 +28,18 @@ export function summarize(name, sc, runs) {
     otherThreadsUsPerRequest: median(measured.map((r) => r.cpu?.otherThreadsUsPerRequest)),
     runs,
   };
+}
+
+/** One line per kind of note: "noisy" and "load-generator bound" notes are counted, not repeated. */
+function aggregateNotes(runs) {
+  const all = runs.flatMap((r) => r.notes ?? []);
+  const noisy = all.filter((n) => n.startsWith('other processes used'));
+  const bound = all.filter((n) => n.startsWith('load generator used'));
+  const rest = [...new Set(all.filter((n) => !noisy.includes(n) && !bound.includes(n)))];
+  const measured = runs.filter((r) => r.rps !== undefined).length;
+  if (noisy.length) rest.push(`noisy: other processes took > 25 % of a core in ${noisy.length} of ${measured} runs`);
+  if (bound.length) rest.push(`load generator above 90 % of its core in ${bound.length} of ${measured} runs: may be load-generator bound`);
+  return rest;
 }
 
 const fmtInt = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
