@@ -1,4 +1,4 @@
-import { basic, postForm, type TestServer } from '../helpers/harness.js';
+import { basic, postForm, readJson, type TestServer } from '../helpers/harness.js';
 
 /** A client-credentials token from the server under test (the admin API's own flow). */
 export async function tokenFor(srv: TestServer, id: string, secret: string, scope?: string): Promise<string> {
@@ -23,12 +23,6 @@ export async function api(srv: TestServer, method: string, path: string, opts: {
     headers['content-type'] ??= 'application/json';
   }
   const res = await fetch(`${srv.url}/admin/v1${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const { json } = await readJson(res);
   return { status: res.status, headers: res.headers, json };
 }

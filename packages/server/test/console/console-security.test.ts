@@ -1,7 +1,7 @@
 /** The console's server side without a browser: static files + CSP, session cookie, CSRF, Origin checks. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, startTestServer, type TestServer } from '../helpers/harness.js';
+import { freePort, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
 import { ensureConsoleBuilt } from './console-helpers.js';
 import { CONSOLE_CSP } from '../../src/console/console-routes.js';
 
@@ -9,13 +9,7 @@ async function req(srv: TestServer, method: string, path: string, opts: { body?:
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
   const res = await fetch(srv.url + path, { method, headers, ...(opts.body !== undefined ? { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) } : {}), redirect: 'manual' });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const { text, json } = await readJson(res);
   return { status: res.status, headers: res.headers, text, json };
 }
 

@@ -197,3 +197,15 @@ export function basic(id: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
   return 'Basic ' + Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64');
 }
+
+/** A response body as JSON, or undefined when it is empty or not JSON. */
+export async function readJson(res: Response): Promise<{ text: string; json: any }> {
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { text, json };
+}

@@ -1,21 +1,12 @@
 /** Helpers for the lifecycle tests: an independent OAuth client (oauth4webapi) and the CLI as a process. */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CLI, runCli } from '../helpers/cli.js';
 import * as oauth from 'oauth4webapi';
 
-export const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI_PATH = CLI;
 
-/** Runs the built `latchkey` CLI in its own process (npm test builds first). */
+/** Runs the built `latchkey` CLI in its own process (npm test builds first), logging silenced. */
 export function latchkey(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, LATCHKEY_LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCli(args, { LATCHKEY_LOG_LEVEL: 'silent', ...env });
 }
 
 /** Runs the CLI with --json and parses its output; fails the test with stderr on a non-zero exit. */
