@@ -1,6 +1,7 @@
 // Peer (d): @node-oauth/oauth2-server (v5) behind plain node:http, with an
 // in-memory model whose generateAccessToken signs an RFC 9068-style ES256 JWT
 // with jose (WebCrypto) — the way a careful user of that library would do it.
+import { listen, serveCommon } from './common.mjs';
 import http from 'node:http';
 import { timingSafeEqual, randomUUID } from 'node:crypto';
 import OAuth2Server from '@node-oauth/oauth2-server';
@@ -74,20 +75,6 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
-  if (req.method === 'GET' && req.url === '/.well-known/jwks.json') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(jwksBody);
-    return;
-  }
-  if (req.method === 'GET' && req.url === '/readyz') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end('{"status":"ok"}');
-    return;
-  }
-  res.writeHead(404);
-  res.end();
+  serveCommon(req, res, jwksBody);
 });
-server.keepAliveTimeout = 60_000;
-server.listen(port, '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
-process.on('SIGINT', () => server.close(() => process.exit(0)));
+listen(server, port);
