@@ -29,8 +29,12 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
     dataDir = mkdtempSync(join(tmpdir(), 'latchkey-nodes-'));
     // One deployment: one issuer (as behind a load balancer), shared Redis namespace and KEK.
     const issuer = `http://127.0.0.1:${await freePort()}`;
-    a = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer });
-    b = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer });
+    // The disabled-client check below answers many 401s from 127.0.0.1 while the change propagates; with the
+    // default brute-force budget (20 per address, shared through Redis) a slow CI machine would turn them into
+    // 429s that outlast the re-enable. That limiter has its own tests; here it must not interfere.
+    const env = { LATCHKEY_RATE_LIMIT_FAILURES: '1000000' };
+    a = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer, env });
+    b = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer, env });
     admin = await openServices(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
     client = (await new ClientService(admin).create({ client_name: 'multi', scope: 'a b', token_endpoint_auth_method: 'client_secret_basic' }, 'test')) as typeof client;
   });
@@ -44,6 +48,11 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
 
   const token = (node: NodeProcess, extra: Record<string, string> = {}) =>
     postForm(`${node.url}/oauth2/token`, { grant_type: 'client_credentials', ...extra }, { authorization: basic(client.client_id, client.client_secret) });
+
+  const kidOf = (r: { status: number; json: { access_token?: string } }) => {
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return decodeProtectedHeader(r.json.access_token!).kid;
+  };
 
   async function eventually(check: () => Promise<boolean>, ms = 1000): Promise<number> {
     const t0 = Date.now();
@@ -77,12 +86,12 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
       const [ja, jb] = await Promise.all([jwks(a), jwks(b)]);
       return ja === jb && JSON.parse(ja).keys.some((k: { kid: string }) => k.kid === next);
     });
-    const old = decodeProtectedHeader((await token(a)).json.access_token).kid;
+    const old = kidOf(await token(a));
     assert.ok(before.includes(old) && old !== next, 'the old key still signs during pre-publication');
     // After activation both nodes sign with the new key; the old one stays published.
     await eventually(async () => {
       const [ta, tb] = await Promise.all([token(a), token(b)]);
-      return decodeProtectedHeader(ta.json.access_token).kid === next && decodeProtectedHeader(tb.json.access_token).kid === next;
+      return kidOf(ta) === next && kidOf(tb) === next;
     }, 5000);
     const published = JSON.parse(await jwks(b)).keys.map((k: { kid: string }) => k.kid);
     assert.ok(published.includes(old) && published.includes(next));
