@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { startLatchkey, waitClientUsable } from './lib/latchkey.mjs';
-import { freePort, rssOf } from './lib/proc.mjs';
+import { freePort, rssBreakdownOf } from './lib/proc.mjs';
 import { makeClientKey, signAssertion } from './lib/assertions.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,19 +69,25 @@ try {
   const rss = [];
   const lag = [];
   const heap = [];
+  // Where the memory is (plateau vs leak): one row per sample after warm-up — seconds, RSS split, V8 heap committed/used, external.
+  const mem = [];
   const t0 = Date.now();
   const end = t0 + (WARMUP + DURATION) * 1000;
   let inflight = 0;
   const sampler = setInterval(async () => {
     const measuring = Date.now() - t0 > WARMUP * 1000;
-    const r = rssOf(lk.proc.pid);
-    if (measuring && r) rss.push(r);
+    const r = rssBreakdownOf(lk.proc.pid);
+    if (measuring && r) rss.push(r.rss);
     try {
       const m = await (await fetch(`${lk.url}/metrics`)).text();
-      const line = m.split('\n').find((l) => l.startsWith('latchkey_process_nodejs_eventloop_lag_p99_seconds '));
-      if (measuring && line) lag.push(Number(line.split(' ')[1]) * 1000);
-      const h = m.split('\n').find((l) => l.startsWith('latchkey_process_nodejs_heap_size_used_bytes '));
-      if (measuring && h) heap.push(Number(h.split(' ')[1]));
+      const metric = (name) => {
+        const l = m.split('\n').find((x) => x.startsWith(`latchkey_process_nodejs_${name} `));
+        return l ? Number(l.split(' ')[1]) : NaN;
+      };
+      if (!measuring) return;
+      lag.push(metric('eventloop_lag_p99_seconds') * 1000);
+      heap.push(metric('heap_size_used_bytes'));
+      if (r) mem.push({ t: Math.round((Date.now() - t0) / 1000), ...r, heapTotal: metric('heap_size_total_bytes'), heapUsed: metric('heap_size_used_bytes'), external: metric('external_memory_bytes') });
     } catch { /* counted by the main loop if the server is gone */ }
   }, 2000);
   // Open-loop schedule: requests are due at fixed times whatever the latency (no coordinated omission).
@@ -143,6 +149,12 @@ try {
     rss_growth_pct: +(rssGrowth * 100).toFixed(1),
     heap_used_first_mb: heap.length ? +(heap[0] / 2 ** 20).toFixed(1) : null,
     heap_used_last_mb: heap.length ? +(heap[heap.length - 1] / 2 ** 20).toFixed(1) : null,
+    // RSS growth over the second half of the run only: near 0 for a plateau, about half the total for a steady leak.
+    rss_growth_second_half_pct: rss.length > 3 ? +(((rss[rss.length - 1] - rss[Math.floor(rss.length / 2)]) / rss[Math.floor(rss.length / 2)]) * 100).toFixed(1) : null,
+    // MB, about every 30 s: [seconds, rss, anon, file, V8 heap committed, V8 heap used, external].
+    memory_timeline: mem
+      .filter((_, i) => i % 15 === 0 || i === mem.length - 1)
+      .map((x) => [x.t, ...[x.rss, x.anon, x.file, x.heapTotal, x.heapUsed, x.external].map((b) => +(b / 2 ** 20).toFixed(1))]),
   };
   const failures = [];
   if (summary.five_xx > 0) failures.push('5xx responses');

@@ -116,6 +116,17 @@ export function rssOf(pid) {
   }
 }
 
+/** RSS split by kind (bytes): anonymous (heap, malloc) vs file-backed (code, mapped files) vs shared memory. */
+export function rssBreakdownOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), shmem: kb('RssShmem') };
+  } catch {
+    return null;
+  }
+}
+
 /** Runs a command to completion; returns {status, stdout, stderr}. */
 export function runSync(argv, { env = {}, cwd, timeoutMs = 60_000, input } = {}) {
   const r = spawnSync(argv[0], argv.slice(1), {

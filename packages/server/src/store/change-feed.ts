@@ -18,6 +18,7 @@ export class ChangeFeed {
   #timer: NodeJS.Timeout | undefined;
   #handlers: Handler[] = [];
   #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
   lastPollOk = true;
   /** When the store last answered a poll (epoch ms). */
   lastOkAt = Date.now();
@@ -38,11 +39,20 @@ export class ChangeFeed {
     this.#timer.unref();
   }
 
-  /** One poll; concurrent calls share the one in flight. */
+  /**
+   * A poll that starts after this call, so it sees every change committed before the call. While one
+   * runs (it may have read before that commit), callers share a single follow-up poll queued behind it.
+   */
   poll(): Promise<void> {
-    if (this.#running) return this.#running;
-    this.#running = this.#poll().finally(() => (this.#running = undefined));
-    return this.#running;
+    if (!this.#running) {
+      this.#running = this.#poll().finally(() => (this.#running = undefined));
+      return this.#running;
+    }
+    this.#queued ??= this.#running.then(() => {
+      this.#queued = undefined;
+      return this.poll();
+    });
+    return this.#queued;
   }
 
   async #poll(): Promise<void> {
