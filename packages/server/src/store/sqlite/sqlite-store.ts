@@ -7,6 +7,29 @@ import { KyselyStore, type Database as Schema } from '../kysely-store.js';
 const UNAVAILABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
 /**
+ * Kysely's SQLite driver compiles a statement for every query (`prepare` was ~22 µs of an
+ * introspection, docs/performance.md). The SQL text of a query shape is stable, so statements are kept
+ * by text (bounded; a statement still iterating a stream is never handed out twice). SQLite re-prepares
+ * a cached statement by itself after a schema change.
+ */
+function statementCache(db: Database.Database, max = 256) {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => db.close(),
+    prepare(sql: string): Database.Statement {
+      const hit = cache.get(sql);
+      if (hit && !hit.busy) return hit;
+      const stmt = db.prepare(sql);
+      if (!hit) {
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
+/**
  * Embedded store: one SQLite file in WAL mode, safe for several processes on one machine
  * (CLI + server, or several workers). synchronous=FULL: an acknowledged write survives power loss
  * (docs/reliability.md); busy_timeout lets concurrent writers queue instead of failing.
@@ -24,7 +47,7 @@ export class SqliteStore extends KyselyStore {
     this.sqlite.pragma('synchronous = FULL');
     this.sqlite.pragma('busy_timeout = 5000');
     this.sqlite.pragma('foreign_keys = ON');
-    this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: this.sqlite }) });
+    this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: statementCache(this.sqlite) }) });
   }
 
   #useOnceTx: ((entries: { key: string; exp: number }[], now: number) => Set<string>) | undefined;
