@@ -1,23 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import { peerTrusted, trustedPeers } from './trusted-proxy.js';
-import { tokenEndpoint } from '../protocol/token.js';
-import type { OAuthRequest } from '../protocol/request.js';
+import type { OAuthRequest, OAuthResponse } from '../protocol/request.js';
 import type { Services } from '../services.js';
 import { errSummary } from '../services.js';
 
-const TOKEN_PATH = '/oauth2/token';
+export type OAuthHandler = (r: OAuthRequest, s: Services) => Promise<OAuthResponse>;
 
 /**
- * The token endpoint's hot path, served straight from node:http. The endpoint is framework-free
- * (OAuthRequest in, OAuthResponse out), so the router, hooks and reply machinery of Fastify only add
- * cost here — about a third of the CPU per token (docs/performance.md). Everything else (other
- * endpoints, other methods on this path, TLS listeners with client certificates) goes to Fastify.
- * Behaviour is the same on both paths: the token-endpoint tests run against this one, and
- * `test/http/fast-path.test.ts` checks the parity cases (413, query strings, X-Forwarded-For).
+ * The hot paths — POST to the token, introspection and revocation endpoints — served straight from
+ * node:http. Those endpoints are framework-free (OAuthRequest in, OAuthResponse out), so the router,
+ * hooks and reply machinery of Fastify only add cost here — about a third of the CPU per token
+ * (docs/performance.md). `routes` holds every POST-only OAuth endpoint (filled by the Fastify wiring as
+ * it registers them); everything else (other endpoints, other methods on these paths, TLS listeners
+ * with client certificates) goes to Fastify. Behaviour is the same on both paths: the endpoint tests run
+ * against this one, and `test/http/fast-path.test.ts` checks the parity cases (413, query strings,
+ * X-Forwarded-For) on each endpoint.
  */
 export function createFastPathServer(
   s: Services,
+  routes: ReadonlyMap<string, OAuthHandler>,
   bodyLimit: number,
   trustProxy: string | undefined,
   timeouts: { request: number; headers: number; keepAlive: number; connection: number },
@@ -37,23 +39,22 @@ export function createFastPathServer(
     return addr;
   }
 
-  function respond(res: ServerResponse, status: number, headers: Record<string, string>, body: string, req: IncomingMessage, t0: bigint) {
+  function respond(res: ServerResponse, status: number, headers: Record<string, string>, body: string, path: string, t0: bigint) {
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(status, headers);
     res.end(body);
     if (log.isLevelEnabled('info')) {
-      log.info({ method: 'POST', path: TOKEN_PATH, status, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100 }, 'request');
+      log.info({ method: 'POST', path, status, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100 }, 'request');
     }
-    void req;
   }
 
-  function tooLarge(res: ServerResponse, req: IncomingMessage, t0: bigint) {
+  function tooLarge(res: ServerResponse, req: IncomingMessage, path: string, t0: bigint) {
     respond(
       res,
       413,
       { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close' },
       JSON.stringify({ error: 'invalid_request', error_description: `request body larger than ${bodyLimit} bytes` }),
-      req,
+      path,
       t0,
     );
     req.resume();
@@ -64,11 +65,13 @@ export function createFastPathServer(
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    if ((q === -1 ? url : url.slice(0, q)) !== TOKEN_PATH) return false;
+    const path = q === -1 ? url : url.slice(0, q);
+    const endpoint = routes.get(path);
+    if (!endpoint) return false;
     const t0 = process.hrtime.bigint();
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > bodyLimit) {
-      tooLarge(res, req, t0);
+      tooLarge(res, req, path, t0);
       return true;
     }
     const chunks: Buffer[] = [];
@@ -79,7 +82,7 @@ export function createFastPathServer(
       size += c.length;
       if (size > bodyLimit) {
         aborted = true;
-        tooLarge(res, req, t0);
+        tooLarge(res, req, path, t0);
         return;
       }
       chunks.push(c);
@@ -91,16 +94,16 @@ export function createFastPathServer(
       if (aborted) return;
       const oreq: OAuthRequest = {
         method: 'POST',
-        url: issuer + TOKEN_PATH,
+        url: issuer + path,
         headers: req.headers,
         rawBody: size === 0 ? undefined : chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
         remoteAddress: clientAddress(req),
       };
-      tokenEndpoint(oreq, s).then(
-        (r) => respond(res, r.status, { ...r.headers }, r.body, req, t0),
+      endpoint(oreq, s).then(
+        (r) => respond(res, r.status, { ...r.headers }, r.body, path, t0),
         (e) => {
           log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'unhandled error');
-          respond(res, 500, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, '{"error":"server_error","error_description":"internal error"}', req, t0);
+          respond(res, 500, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }, '{"error":"server_error","error_description":"internal error"}', path, t0);
         },
       );
     });

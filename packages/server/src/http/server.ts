@@ -4,7 +4,7 @@ import { errSummary } from '../services.js';
 import { tokenEndpoint } from '../protocol/token.js';
 import { buildMetadata } from '../protocol/metadata.js';
 import type { OAuthRequest, OAuthResponse } from '../protocol/request.js';
-import { createFastPathServer } from './fast-path.js';
+import { createFastPathServer, type OAuthHandler } from './fast-path.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
@@ -24,7 +24,8 @@ export function toOAuthRequest(req: FastifyRequest, issuer: string): OAuthReques
 }
 
 export function send(reply: FastifyReply, r: OAuthResponse): FastifyReply {
-  return reply.code(r.status).headers(r.headers).send(r.body);
+  // An empty body (revocation's 200) goes without a content type, as on the node:http fast path.
+  return reply.code(r.status).headers(r.headers).send(r.body === '' ? undefined : r.body);
 }
 
 const json = (reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -35,6 +36,8 @@ const json = (reply: FastifyReply, status: number, body: unknown, headers: Recor
  * framework-free (OAuthRequest in, OAuthResponse out); this file only adapts.
  */
 export async function buildHttpServer(s: Services, opts: { https?: Record<string, unknown> | undefined } = {}): Promise<FastifyInstance> {
+  // POST-only OAuth endpoints, also served by the node:http fast path (filled by postEndpoint below).
+  const fastRoutes = new Map<string, OAuthHandler>();
   const app = Fastify({
     loggerInstance: s.log,
     logController: new LogController({ disableRequestLogging: true }),
@@ -46,9 +49,9 @@ export async function buildHttpServer(s: Services, opts: { https?: Record<string
     keepAliveTimeout: 10_000,
     forceCloseConnections: 'idle',
     ...(opts.https ? { https: opts.https } : {}),
-    // Plain HTTP without client-certificate headers: the token endpoint takes the node:http fast path.
+    // Plain HTTP without client-certificate headers: POSTs to the OAuth endpoints take the node:http fast path.
     ...(!opts.https && !s.config.tlsClientCertHeader && process.env.LATCHKEY_NO_FAST_PATH !== '1'
-      ? { serverFactory: createFastPathServer(s, BODY_LIMIT, s.config.trustProxy, { request: 30_000, headers: 20_000, keepAlive: 10_000, connection: 30_000 }) }
+      ? { serverFactory: createFastPathServer(s, fastRoutes, BODY_LIMIT, s.config.trustProxy, { request: 30_000, headers: 20_000, keepAlive: 10_000, connection: 30_000 }) }
       : {}),
   } as any) as unknown as FastifyInstance;
 
@@ -91,7 +94,8 @@ export async function buildHttpServer(s: Services, opts: { https?: Record<string
     json(reply, 405, { error: 'invalid_request', error_description: `method not allowed; use ${allow}` }, { allow, 'cache-control': 'no-store' });
 
   /** POST-only OAuth endpoint with 405 + Allow for everything else (SPEC §3). */
-  const postEndpoint = (path: string, handler: (r: OAuthRequest, s: Services) => Promise<OAuthResponse>) => {
+  const postEndpoint = (path: string, handler: OAuthHandler) => {
+    fastRoutes.set(path, handler);
     // OAuth endpoints read any body as text and judge the media type themselves (invalid_request, not 415
     // or a JSON parse error), the same on this path as on the node:http fast path.
     void app.register(async (scope) => {
@@ -133,7 +137,7 @@ export async function buildHttpServer(s: Services, opts: { https?: Record<string
   return app;
 }
 
-export type PostEndpoint = (path: string, handler: (r: OAuthRequest, s: Services) => Promise<OAuthResponse>) => void;
+export type PostEndpoint = (path: string, handler: OAuthHandler) => void;
 export function postEndpointOf(app: FastifyInstance): PostEndpoint {
   return (app as unknown as { latchkeyPost: PostEndpoint }).latchkeyPost;
 }
