@@ -125,7 +125,7 @@ function toKey(r: KeyRow): SigningKeyRecord {
   };
 }
 function toSecret(r: ClientSecretRecord): ClientSecretRecord {
-  return { ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at) };
+  return { ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at), secret_sealed: r.secret_sealed ?? null };
 }
 
 /** Shared kysely implementation; the dialect adapters only build the Kysely instance and classify errors. */

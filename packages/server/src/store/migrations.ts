@@ -130,7 +130,34 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
         await db.schema.dropTable('client_registrations').ifExists().execute();
       },
     },
+    // client_secret_jwt: one sealed HMAC key per secret, so a rotation's grace period covers these
+    // clients too (until 0003 only `clients.secret_sealed`, the newest secret, existed). The existing
+    // sealed value belongs to the client's newest secret and is copied there as it is: a migration has
+    // no KEK to re-seal it, so it keeps its legacy AAD `client-secret:<client_id>` (still bound to the
+    // client; jwt-assertion.ts opens it with that AAD). Newest = greatest created_at, then greatest id.
+    '0003_client_secret_sealed': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('client_secrets').addColumn('secret_sealed', 'text').execute();
+        await sql`
+          update client_secrets
+             set secret_sealed = (select c.secret_sealed from clients c where c.client_id = client_secrets.client_id)
+           where id in (
+             select s.id
+               from client_secrets s
+               join clients c on c.client_id = s.client_id
+              where c.token_endpoint_auth_method = 'client_secret_jwt'
+                and c.secret_sealed is not null
+                and not exists (
+                  select 1 from client_secrets n
+                   where n.client_id = s.client_id
+                     and (n.created_at > s.created_at or (n.created_at = s.created_at and n.id > s.id))
+                )
+           )`.execute(db);
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('client_secrets').dropColumn('secret_sealed').execute();
+      },
+    },
   };
-  void sql;
   return { getMigrations: async () => all };
 }

@@ -45,7 +45,11 @@ export interface Store {
   // secrets
   listSecrets(clientId: string): Promise<ClientSecretRecord[]>;
   allSecrets(): Promise<ClientSecretRecord[]>;
-  /** Adds `secret` and sets expires_at = `oldExpiresAt` on every other secret of the client that expires later (or never). */
+  /**
+   * Adds `secret` (with its own `secret_sealed`, if any) and sets expires_at = `oldExpiresAt` on every
+   * other secret of the client that expires later (or never). `secretSealed`, when given, also replaces
+   * the legacy `clients.secret_sealed` (undefined leaves it alone).
+   */
   rotateSecret(clientId: string, secret: ClientSecretRecord, oldExpiresAt: number, secretSealed?: string | null): Promise<void>;
   deleteExpiredSecrets(now: number): Promise<number>;
 

@@ -31,7 +31,12 @@ export interface ClientRecord {
   access_token_format: 'jwt' | 'opaque';
   /** Other RFC 7591/8705/9449 metadata (tls_client_auth_subject_dn, dpop_bound_access_tokens, …). */
   extra: Record<string, unknown>;
-  /** client_secret_jwt only: the secret sealed under the KEK (it is the HMAC key). */
+  /**
+   * client_secret_jwt only, legacy: the client's newest secret sealed under the KEK with AAD
+   * `client-secret:<client_id>`. Since migration 0003 each secret carries its own sealed value
+   * ({@link ClientSecretRecord.secret_sealed}); this column is still written with the newest secret and
+   * read only as a fallback (see management/clients.service.ts `sealSecret`).
+   */
   secret_sealed: string | null;
   disabled: boolean;
   created_at: number;
@@ -46,6 +51,12 @@ export interface ClientSecretRecord {
   created_at: number;
   /** null = no expiry. After a rotation the old secret gets the end of its grace period here. */
   expires_at: number | null;
+  /**
+   * client_secret_jwt only: this secret sealed under the KEK (it is the HMAC key), AAD
+   * `client-secret:<client_id>:<id>` so a sealed value cannot be moved to another row; rows copied by
+   * migration 0003 keep the legacy AAD `client-secret:<client_id>`. null/absent for other methods.
+   */
+  secret_sealed?: string | null;
 }
 
 export type KeyState = 'next' | 'current' | 'retired';

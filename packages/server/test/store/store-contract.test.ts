@@ -44,12 +44,13 @@ function client(id: string, over: Partial<ClientRecord> = {}): ClientRecord {
     ...over,
   };
 }
-const secret = (id: string, clientId: string, created: number, expires: number | null = null): ClientSecretRecord => ({
+const secret = (id: string, clientId: string, created: number, expires: number | null = null, sealed: string | null = null): ClientSecretRecord => ({
   id,
   client_id: clientId,
   hash: `hash-${id}`,
   created_at: created,
   expires_at: expires,
+  secret_sealed: sealed,
 });
 function key(kid: string, activate: number): SigningKeyRecord {
   return {
@@ -198,6 +199,23 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.deleteExpiredSecrets(T0 + 2), 3, 'r1, r2, r3 ended at T0+1');
       assert.deepEqual((await store.listSecrets('rot')).map((s) => s.id), ['r4']);
       assert.equal(await store.deleteExpiredSecrets(T0 + 2), 0);
+    });
+
+    it('secrets: each secret keeps its own sealed value (client_secret_jwt) through insert, rotation and reads; absent → null', { skip }, async () => {
+      covers('listSecrets', 'allSecrets', 'rotateSecret', 'insertClient');
+      await store.insertClient(client('jwt', { token_endpoint_auth_method: 'client_secret_jwt', secret_sealed: 'v1.legacy-1' }), secret('j1', 'jwt', T0, null, 'v1.row-j1'));
+      await store.rotateSecret('jwt', secret('j2', 'jwt', T0 + 10, null, 'v1.row-j2'), T0 + 60_000, 'v1.legacy-2');
+      assert.deepEqual(await store.listSecrets('jwt'), [secret('j1', 'jwt', T0, T0 + 60_000, 'v1.row-j1'), secret('j2', 'jwt', T0 + 10, null, 'v1.row-j2')]);
+      assert.deepEqual(
+        (await store.allSecrets()).filter((s) => s.client_id === 'jwt').sort((a, b) => a.created_at - b.created_at).map((s) => s.secret_sealed),
+        ['v1.row-j1', 'v1.row-j2'],
+      );
+      assert.equal((await store.getClient('jwt'))!.secret_sealed, 'v1.legacy-2', 'the legacy per-client value is still replaced');
+      // A record without the field (callers of the previous release) stores null.
+      const { secret_sealed: _none, ...bare } = secret('j3', 'jwt', T0 + 20);
+      await store.rotateSecret('jwt', bare, T0 + 60_000);
+      assert.equal((await store.listSecrets('jwt')).find((s) => s.id === 'j3')!.secret_sealed, null);
+      await store.deleteClient('jwt');
     });
 
     it('signing keys: insert / list by activation / update (incl. JWK) / delete, each fed as a key change', { skip }, async () => {
