@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { invalidClient, invalidRequest } from '../errors.js';
 import { metadataContributors } from '../protocol/metadata.js';
-import { secretAad } from '../management/clients.service.js';
+import { secretAad, secretRowAad } from '../management/clients.service.js';
 import type { FormParams, OAuthRequest } from '../protocol/request.js';
 import type { CachedClient } from '../store/client-cache.js';
-import type { ClientRecord } from '../store/types.js';
+import type { ClientRecord, ClientSecretRecord } from '../store/types.js';
 import { ASYMMETRIC_ALGS, ClientKeyError, clientKeysFor } from './client-jwks.js';
 import { registerAuthenticator } from './index.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
@@ -39,7 +39,10 @@ export const MAX_ASSERTION_LENGTH = 8192;
  */
 const ACCEPTED_TYP = new Set(['jwt', 'application/jwt', 'client-authentication+jwt', 'application/client-authentication+jwt']);
 
-const secretKeys = new WeakMap<ClientRecord, Uint8Array>();
+/** Unsealed HMAC keys, per secret row object (a refreshed client brings new objects, so new unseals). */
+const secretKeys = new WeakMap<ClientSecretRecord, Uint8Array | null>();
+/** The same for the legacy per-client value (`clients.secret_sealed`), per client record. */
+const legacyKeys = new WeakMap<ClientRecord, Uint8Array | null>();
 const DUMMY_HMAC_KEY = new Uint8Array(randomBytes(64));
 
 /**
@@ -58,26 +61,54 @@ function hmacCryptoKey(secret: Uint8Array, alg: string): Promise<CryptoKey> {
   return k;
 }
 
-/**
- * The HMAC key of a client_secret_jwt client: its secret, unsealed once per record (SPEC §3). Only the
- * newest secret is kept sealed, and it counts only while that secret has not expired (the same expiry
- * client_secret_basic/post honour).
- */
-function hmacKey(ctx: AuthContext, c: CachedClient): Uint8Array {
-  let newest: CachedClient['secrets'][number] | undefined;
-  for (const s of c.secrets) if (!newest || s.created_at > newest.created_at) newest = s;
-  if (!newest || (newest.expires_at != null && newest.expires_at <= Date.now())) throw invalidClient('client secret expired');
-  let k = secretKeys.get(c.record);
-  if (!k) {
-    if (!c.record.secret_sealed) throw invalidClient('client_secret_jwt client without a sealed secret');
+/** Most secrets a client_secret_jwt assertion is tried against (a rotation with grace makes two). */
+export const MAX_HMAC_CANDIDATES = 5;
+
+function unseal(ctx: AuthContext, sealed: string, aads: string[]): Uint8Array | null {
+  for (const aad of aads) {
     try {
-      k = new Uint8Array(ctx.sealer.open(c.record.secret_sealed, secretAad(c.record.client_id)));
+      return new Uint8Array(ctx.sealer.open(sealed, aad));
     } catch {
-      throw invalidClient('sealed client secret cannot be opened (wrong key-encryption key?)');
+      // Next AAD; none opening means a wrong key-encryption key or a value that does not belong here.
     }
-    secretKeys.set(c.record, k);
   }
-  return k;
+  return null;
+}
+
+/**
+ * The HMAC keys of a client_secret_jwt client (SPEC §3): every unexpired secret's, newest first, each
+ * unsealed once per secret row and cached. Expired secrets are never candidates — the same expiry
+ * client_secret_basic/post honour, so `rotate-secret --grace` keeps the old secret valid for its grace
+ * period here too.
+ *
+ * A row's value opens with its row-bound AAD ({@link secretRowAad}); a value that migration 0003 copied
+ * from `clients.secret_sealed` has the legacy client-bound AAD ({@link secretAad}), tried second. That
+ * legacy value can still be moved between rows of the same client by someone who can write the
+ * database — who could as well change those rows' `expires_at` — but never to another client. The
+ * newest secret without a sealed value of its own (written by a pre-0003 node during a rolling
+ * upgrade) falls back to `clients.secret_sealed`, which such nodes still maintain.
+ */
+function hmacKeys(ctx: AuthContext, c: CachedClient): Uint8Array[] {
+  const now = Date.now();
+  const live = c.secrets
+    .filter((s) => s.expires_at == null || s.expires_at > now)
+    .sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  if (live.length === 0) throw invalidClient('client secret expired');
+  const newest = c.secrets.reduce((a, b) => (b.created_at > a.created_at || (b.created_at === a.created_at && b.id > a.id) ? b : a));
+  const keys: Uint8Array[] = [];
+  for (const s of live.slice(0, MAX_HMAC_CANDIDATES)) {
+    let k: Uint8Array | null | undefined;
+    if (s.secret_sealed) {
+      k = secretKeys.get(s);
+      if (k === undefined) secretKeys.set(s, (k = unseal(ctx, s.secret_sealed, [secretRowAad(c.record.client_id, s.id), secretAad(c.record.client_id)])));
+    } else if (s === newest && c.record.secret_sealed) {
+      k = legacyKeys.get(c.record);
+      if (k === undefined) legacyKeys.set(c.record, (k = unseal(ctx, c.record.secret_sealed, [secretAad(c.record.client_id)])));
+    }
+    if (k) keys.push(k);
+  }
+  if (keys.length === 0) throw invalidClient('client_secret_jwt client without a sealed secret that opens (wrong key-encryption key?)');
+  return keys;
 }
 
 /**
@@ -207,10 +238,12 @@ export const jwtAssertion: ClientAuthenticator = {
       // Never `none`, never an asymmetric alg with the secret: HS256/384/512 only.
       const min = Object.hasOwn(HMAC_MIN_KEY_BYTES, alg) ? HMAC_MIN_KEY_BYTES[alg] : undefined;
       if (min === undefined) throw invalidClient(`alg ${alg} not allowed for client_secret_jwt`);
-      const key = hmacKey(ctx, c);
       // RFC 7518 §3.2: the key must be at least as long as the hash output.
-      if (key.byteLength < min) throw invalidClient(`client secret too short for ${alg} (RFC 7518 §3.2)`);
-      keys = [await hmacCryptoKey(key, alg)];
+      const usable = hmacKeys(ctx, c).filter((k) => k.byteLength >= min);
+      if (usable.length === 0) throw invalidClient(`client secret too short for ${alg} (RFC 7518 §3.2)`);
+      // Every unexpired secret, newest first; verifyWithAny moves to the next only on a bad signature,
+      // and its error never says which secret was tried or matched.
+      keys = await Promise.all(usable.map((k) => hmacCryptoKey(k, alg)));
     } else {
       // Asymmetric only: an HS256 "signature" made with the public key as HMAC secret never gets here.
       if (!PRIVATE_KEY_JWT_ALGS.includes(alg)) throw invalidClient(`alg ${alg} not allowed for private_key_jwt`);

@@ -6,7 +6,14 @@ import type { ClientRecord, ClientSecretRecord, TokenEndpointAuthMethod } from '
 import { clientMetadataSchema, describeZodError, EXTRA_FIELDS, type ClientMetadata, type ClientMetadataInput } from './client-metadata.js';
 
 const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+/** AAD of the legacy per-client sealed secret (`clients.secret_sealed`, and rows copied there by migration 0003). */
 export const secretAad = (clientId: string) => `client-secret:${clientId}`;
+/**
+ * AAD of a per-secret sealed value (`client_secrets.secret_sealed`): binds it to its client and its row,
+ * so a sealed value moved to another row (or another client) no longer opens. JSON keeps the pair
+ * unambiguous (client ids may contain ':'), and the prefix never equals a legacy {@link secretAad}.
+ */
+export const secretRowAad = (clientId: string, secretId: string) => `client-secret-row:${JSON.stringify([clientId, secretId])}`;
 
 /** RFC 7591 §3.2.1 representation of a client. Never contains a secret hash or sealed value. */
 export function publicClient(r: ClientRecord, secrets: ClientSecretRecord[] = []): Record<string, unknown> {
@@ -79,11 +86,30 @@ export class ClientService {
     }
   }
 
-  private newSecret(clientId: string, expiresAt: number | null): { secret: string; record: ClientSecretRecord } {
+  /**
+   * A new secret and its row. client_secret_jwt: the server needs the secret itself as the HMAC key, so
+   * the row also keeps it sealed (row-bound AAD), one per secret, so that a rotation's grace period
+   * covers these clients as it does client_secret_basic/post.
+   */
+  private newSecret(clientId: string, method: TokenEndpointAuthMethod, expiresAt: number | null): { secret: string; record: ClientSecretRecord; legacySealed: string | undefined } {
     const secret = generateSecret();
+    const id = randomBytes(9).toString('base64url');
+    const jwt = method === 'client_secret_jwt';
     return {
       secret,
-      record: { id: randomBytes(9).toString('base64url'), client_id: clientId, hash: this.s.hasher.hash(secret), created_at: Date.now(), expires_at: expiresAt },
+      record: {
+        id,
+        client_id: clientId,
+        hash: this.s.hasher.hash(secret),
+        created_at: Date.now(),
+        expires_at: expiresAt,
+        secret_sealed: jwt ? this.s.sealer.seal(secret, secretRowAad(clientId, id)) : null,
+      },
+      // `clients.secret_sealed` is still written (the newest secret, legacy AAD) although this release
+      // reads it only as a fallback: nodes of the previous release that keep running during a rolling
+      // upgrade read nothing else, so a client created or rotated on a new node must stay usable there
+      // (and a rollback of the code keeps working). It holds no secret that a row does not hold too.
+      legacySealed: jwt ? this.s.sealer.seal(secret, secretAad(clientId)) : undefined,
     };
   }
 
@@ -115,9 +141,10 @@ export class ClientService {
     this.check(rec);
     let secret: { secret: string; record: ClientSecretRecord } | undefined;
     if (SECRET_METHODS.has(method)) {
-      secret = this.newSecret(clientId, opts.secretExpiresIn ? now + opts.secretExpiresIn * 1000 : null);
+      const made = this.newSecret(clientId, method, opts.secretExpiresIn ? now + opts.secretExpiresIn * 1000 : null);
+      secret = made;
       // client_secret_jwt: the server needs the secret itself as the HMAC key — kept sealed, not hashed only.
-      if (method === 'client_secret_jwt') rec.secret_sealed = this.s.sealer.seal(secret.secret, secretAad(clientId));
+      if (made.legacySealed !== undefined) rec.secret_sealed = made.legacySealed;
     }
     if (await this.s.store.getClient(clientId)) throw new ValidationError('client_id', 'already exists');
     await this.s.store.insertClient(rec, secret?.record);
@@ -192,9 +219,8 @@ export class ClientService {
     }
     const now = Date.now();
     const grace = Math.max(0, opts.graceSeconds ?? 0);
-    const { secret, record } = this.newSecret(clientId, opts.expiresIn ? now + opts.expiresIn * 1000 : null);
-    const sealed = before.token_endpoint_auth_method === 'client_secret_jwt' ? this.s.sealer.seal(secret, secretAad(clientId)) : undefined;
-    await this.s.store.rotateSecret(clientId, record, now + grace * 1000, sealed);
+    const { secret, record, legacySealed } = this.newSecret(clientId, before.token_endpoint_auth_method, opts.expiresIn ? now + opts.expiresIn * 1000 : null);
+    await this.s.store.rotateSecret(clientId, record, now + grace * 1000, legacySealed);
     const after = (await this.s.store.getClient(clientId))!;
     const pub = publicClient(after, await this.s.store.listSecrets(clientId));
     await this.audit(actor, 'client.rotate_secret', clientId, null, { grace_seconds: grace, old_secrets_expire_at: Math.floor((now + grace * 1000) / 1000) });
