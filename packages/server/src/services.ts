@@ -41,7 +41,7 @@ export interface Services extends AuthContext {
 
 /** Opens the store, migrates it, loads keys and clients. Used by the server and by CLI commands. */
 export async function openServices(config: Config, log: Logger, opts: { createKek?: boolean } = {}): Promise<Services> {
-  const store = openStore(config.db);
+  const store = openStore(config.db, { sqliteCacheMb: config.sqliteCacheMb });
   await store.migrate();
   const kek = loadKek({ kek: config.kek, dataDir: config.dataDir, create: opts.createKek ?? true });
   const sealer = new Sealer(kek);

@@ -39,7 +39,11 @@ export class SqliteStore extends KyselyStore {
   protected readonly db: Kysely<Schema>;
   readonly sqlite: Database.Database;
 
-  constructor(path: string) {
+  /**
+   * `cacheMb` bounds SQLite's page cache (better-sqlite3 builds with a 16 MiB default; Latchkey's is 4 MiB). The cache fills
+   * as the tables grow — resident memory rises by up to this much, then stays flat (docs/reliability.md).
+   */
+  constructor(path: string, cacheMb = 4) {
     super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.sqlite = new Database(path);
@@ -47,6 +51,7 @@ export class SqliteStore extends KyselyStore {
     this.sqlite.pragma('synchronous = FULL');
     this.sqlite.pragma('busy_timeout = 5000');
     this.sqlite.pragma('foreign_keys = ON');
+    this.sqlite.pragma(`cache_size = ${-Math.floor(cacheMb * 1024)}`);
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: statementCache(this.sqlite) }) });
   }
 
