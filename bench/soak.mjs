@@ -71,6 +71,7 @@ try {
   const heap = [];
   // Where the memory is (plateau vs leak): one row per sample after warm-up — seconds, RSS split, V8 heap committed/used, external.
   const mem = [];
+  const lagAt = [];
   const t0 = Date.now();
   const end = t0 + (WARMUP + DURATION) * 1000;
   let inflight = 0;
@@ -86,6 +87,7 @@ try {
       };
       if (!measuring) return;
       lag.push(metric('eventloop_lag_p99_seconds') * 1000);
+      lagAt.push([Math.round((Date.now() - t0) / 1000), +(metric('eventloop_lag_p99_seconds') * 1000).toFixed(1), +(metric('eventloop_lag_max_seconds') * 1000).toFixed(1)]);
       heap.push(metric('heap_size_used_bytes'));
       if (r) mem.push({ t: Math.round((Date.now() - t0) / 1000), ...r, heapTotal: metric('heap_size_total_bytes'), heapUsed: metric('heap_size_used_bytes'), external: metric('external_memory_bytes') });
     } catch { /* counted by the main loop if the server is gone */ }
@@ -163,6 +165,8 @@ try {
     heap_used_last_mb: heap.length ? +(heap[heap.length - 1] / 2 ** 20).toFixed(1) : null,
     // RSS growth over the second half of the run only: near 0 for a plateau, about half the total for a steady leak.
     rss_growth_second_half_pct: rss.length > 3 ? +(((rss[rss.length - 1] - rss[Math.floor(rss.length / 2)]) / rss[Math.floor(rss.length / 2)]) * 100).toFixed(1) : null,
+    // The 2-s windows whose event-loop lag p99 passed 10 ms: [seconds, p99 ms, max ms].
+    lag_spikes: lagAt.filter((x) => x[1] > 10),
     // MB, about every 30 s: [seconds, rss, anon, file, V8 heap committed, V8 heap used, external].
     memory_timeline: mem
       .filter((_, i) => i % 15 === 0 || i === mem.length - 1)

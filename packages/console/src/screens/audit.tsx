@@ -18,15 +18,24 @@ export function Audit() {
   const [open, setOpen] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
+    // Only the answer for the current filter counts (answers can arrive out of order).
+    let current = true;
     const t = setTimeout(() => {
       const q = new URLSearchParams({ limit: '200' });
       if (client.trim()) q.set('client', client.trim());
-      admin<{ records: Rec[] }>('GET', `/audit?${q}`).then((r) => {
-        setRecs(r.records);
-        setError(null);
-      }, setError);
+      admin<{ records: Rec[] }>('GET', `/audit?${q}`).then(
+        (r) => {
+          if (!current) return;
+          setRecs(r.records);
+          setError(null);
+        },
+        (e) => current && setError(e),
+      );
     }, 150);
-    return () => clearTimeout(t);
+    return () => {
+      current = false;
+      clearTimeout(t);
+    };
   }, [client]);
   return (
     <section>

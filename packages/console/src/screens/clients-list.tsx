@@ -10,17 +10,23 @@ export function ClientsList() {
   const [data, setData] = useState<{ clients: Client[]; total: number } | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
+    // Answers can arrive out of order (fast typing): only the one for the current search and page counts.
+    let current = true;
     const t = setTimeout(() => {
       const q = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
       if (search.trim()) q.set('search', search.trim());
       admin('GET', `/clients?${q}`)
         .then((d) => {
+          if (!current) return;
           setData(d);
           setError(null);
         })
-        .catch(setError);
+        .catch((e) => current && setError(e));
     }, 150);
-    return () => clearTimeout(t);
+    return () => {
+      current = false;
+      clearTimeout(t);
+    };
   }, [search, offset]);
   return (
     <section>
