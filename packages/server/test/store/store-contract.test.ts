@@ -337,7 +337,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await store.useOnce('u-exp', now - 1);
       assert.ok((await store.deleteExpiredUseOnce(now)) >= 1);
       assert.equal(await store.useOnce('u1', now + 60), false, 'live entries survive the clean-up');
-      // Clean-up runs in batches (500 rows per statement): every expired row goes, across batches.
+      // Clean-up runs in batches (100 rows per statement): every expired row goes, across batches.
       await store.useOnceMany(Array.from({ length: 1234 }, (_, i) => ({ key: `bulk-${i}`, exp: now - 10 })));
       assert.equal(await store.deleteExpiredUseOnce(now), 1234);
       assert.equal(await store.deleteExpiredUseOnce(now), 0);
