@@ -15,6 +15,7 @@ import type { Store } from '../../src/store/store.js';
 import type { ClientRecord, ClientSecretRecord, OpaqueTokenRecord, SigningKeyRecord } from '../../src/store/types.js';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { createPgDatabase, pgAvailable } from '../helpers/harness.js';
+import { clientRecord } from '../helpers/records.js';
 
 /** Methods this suite covers; compared with the adapters' methods at the end. */
 const COVERED = new Set<string>();
@@ -23,27 +24,7 @@ const covers = (...names: string[]) => names.forEach((n) => COVERED.add(n));
 // Epoch ms well beyond 2^31 and 2^32: must come back as the same JS numbers from both dialects.
 const T0 = 1_790_000_000_000;
 
-function client(id: string, over: Partial<ClientRecord> = {}): ClientRecord {
-  return {
-    client_id: id,
-    client_name: `name of ${id}`,
-    scope: 'a b',
-    default_scope: null,
-    audience: ['https://api.example.com', 'https://b.example.com'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['client_credentials'],
-    jwks: null,
-    jwks_uri: null,
-    access_token_ttl: null,
-    access_token_format: 'jwt',
-    extra: {},
-    secret_sealed: null,
-    disabled: false,
-    created_at: T0,
-    updated_at: T0,
-    ...over,
-  };
-}
+const client = (id: string, over: Partial<ClientRecord> = {}): ClientRecord => clientRecord(id, T0, over);
 const secret = (id: string, clientId: string, created: number, expires: number | null = null, sealed: string | null = null): ClientSecretRecord => ({
   id,
   client_id: clientId,

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Migrator, type Kysely } from 'kysely';
 import { createPgDatabase, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
+import { clientRecord } from '../helpers/records.js';
 import { api, tokenFor } from '../admin/helpers.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, assertion } from './helpers.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -21,7 +22,6 @@ import { Sealer } from '../../src/keys/seal.js';
 import { SecretHasher, generateSecret } from '../../src/client-auth/secret-hash.js';
 import { secretAad } from '../../src/management/clients.service.js';
 import type { Store } from '../../src/store/store.js';
-import type { ClientRecord } from '../../src/store/types.js';
 
 const NO_LIMIT = { rateLimitFailures: 1_000_000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -173,24 +173,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const id = 'legacy-jwt';
         const first = generateSecret();
         const second = generateSecret();
-        const rec: ClientRecord = {
-          client_id: id,
+        const rec = clientRecord(id, now - 60_000, {
           client_name: 'legacy',
           scope: 'a',
-          default_scope: null,
           audience: [],
           token_endpoint_auth_method: 'client_secret_jwt',
-          grant_types: ['client_credentials'],
-          jwks: null,
-          jwks_uri: null,
-          access_token_ttl: null,
-          access_token_format: 'jwt',
-          extra: {},
           secret_sealed: sealer.seal(first, secretAad(id)),
-          disabled: false,
-          created_at: now - 60_000,
-          updated_at: now - 60_000,
-        };
+        });
         await old.insertClient(rec, { id: 'old-s1', client_id: id, hash: hasher.hash(first), created_at: now - 60_000, expires_at: null });
         // A rotation with a grace still running, made by the previous release: only `second` is sealed.
         await old.rotateSecret(id, { id: 'old-s2', client_id: id, hash: hasher.hash(second), created_at: now - 30_000, expires_at: null }, now + 3_600_000, sealer.seal(second, secretAad(id)));
