@@ -7,8 +7,8 @@ import { closeServices, openServices, startServices, type Services } from './ser
 import { tlsOptionsFromConfig } from './client-auth/mtls.js';
 import './features.js';
 
-export const ADMIN_SCOPE = 'latchkey:admin';
-export const INTROSPECT_SCOPE = 'latchkey:introspect';
+import { ADMIN_SCOPE, INTROSPECT_SCOPE } from './shared/scope.js';
+export { ADMIN_SCOPE, INTROSPECT_SCOPE };
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const opts = {

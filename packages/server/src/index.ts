@@ -2,4 +2,4 @@ export { loadConfig, validateIssuer, ConfigError, settings, type Config } from '
 export { startServer, bootstrap, createLogger, ADMIN_SCOPE, INTROSPECT_SCOPE, type RunningServer } from './app.js';
 export { openServices, startServices, closeServices, type Services } from './services.js';
 export { ClientService } from './management/clients.service.js';
-export { OAuthError } from './errors.js';
+export { OAuthError } from './shared/errors.js';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { OAuthError, StoreUnavailableError, temporarilyUnavailable } from '../errors.js';
+import { OAuthError, StoreUnavailableError, temporarilyUnavailable } from '../shared/errors.js';
 import { ClientService, ValidationError } from '../management/clients.service.js';
 import { describeZodError } from '../management/client-metadata.js';
-import { isValidScopeToken } from '../protocol/scope.js';
+import { isValidScopeToken } from '../shared/scope.js';
 import type { Services } from '../services.js';
 import { errSummary } from '../services.js';
 import { authenticateAdmin, type AdminPrincipal } from './admin-auth.js';

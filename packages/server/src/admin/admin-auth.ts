@@ -1,6 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import { OAuthError } from '../errors.js';
-import { ADMIN_SCOPE_NAME } from './scopes.js';
+import { OAuthError } from '../shared/errors.js';
+import { bearerChallenge, bearerToken, invalidToken } from '../shared/bearer.js';
+import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
+import { ADMIN_SCOPE } from '../shared/scope.js';
 import type { Services } from '../services.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
 import { createResourceServer, type ResourceServer } from '@latchkey/resource';
@@ -12,49 +14,6 @@ export interface AdminPrincipal {
   jti: string;
   /** Token expiry, epoch seconds. */
   exp: number;
-}
-
-export const ADMIN_REALM = 'latchkey-admin';
-
-const quote = (v: string) => `"${v.replace(/["\\]/g, '')}"`;
-
-/** RFC 6750 §3 challenge. Without `error` when the request carried no credentials at all (§3.1). */
-export function bearerChallenge(error?: 'invalid_token' | 'insufficient_scope' | 'invalid_request', description?: string, scope?: string, realm = ADMIN_REALM): string {
-  let h = `Bearer realm=${quote(realm)}`;
-  if (error) h += `, error=${quote(error)}`;
-  if (description) h += `, error_description=${quote(description)}`;
-  if (scope) h += `, scope=${quote(scope)}`;
-  return h;
-}
-
-/** 401 invalid_token with its RFC 6750 challenge. The description is fixed per cause; never echoes the token. */
-export function invalidToken(description: string, detail?: string, realm = ADMIN_REALM): OAuthError {
-  return new OAuthError('invalid_token', description, {
-    ...(detail ? { detail } : {}),
-    headers: { 'www-authenticate': bearerChallenge('invalid_token', description, undefined, realm), 'cache-control': 'no-store' },
-  });
-}
-
-/**
- * Extracts the access token from `Authorization: Bearer …` (RFC 6750 §2.1; the scheme is
- * case-insensitive, RFC 9110 §11.1). Tokens in the query or the body (§2.2, §2.3) are not accepted.
- * Returns undefined when the request carries no Authorization header (→ 401 without an error code).
- */
-export function bearerToken(authorization: string | string[] | undefined, dpop: string | string[] | undefined, realm = ADMIN_REALM): string | undefined {
-  if (authorization === undefined || authorization === '') return undefined;
-  if (Array.isArray(authorization)) throw invalidToken('send one Authorization header', undefined, realm);
-  const sp = authorization.indexOf(' ');
-  const scheme = (sp === -1 ? authorization : authorization.slice(0, sp)).toLowerCase();
-  if (scheme === 'dpop') {
-    // RFC 9449 §7.1 would need proof checking; the admin API takes Bearer tokens only.
-    throw invalidToken('DPoP-bound tokens are not accepted here; use a Bearer token', undefined, realm);
-  }
-  if (scheme !== 'bearer') throw invalidToken('use the Bearer authentication scheme (RFC 6750 §2.1)', undefined, realm);
-  const token = authorization.slice(sp + 1).trim();
-  // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token) || token.length > 16_384) throw invalidToken('malformed access token', undefined, realm);
-  if (dpop !== undefined) throw invalidToken('a DPoP proof was sent with a Bearer token', undefined, realm);
-  return token;
 }
 
 const verifiers = new WeakMap<Services, ResourceServer>();
@@ -98,7 +57,7 @@ function selfVerifier(s: Services): ResourceServer {
  * Does not check: DPoP or mTLS proofs (bound tokens are refused instead); the client's current scope
  * list (a token keeps the scope it was minted with until it expires or is revoked).
  */
-export async function authenticateAdmin(s: Services, authorization: string | string[] | undefined, dpop: string | string[] | undefined, requiredScope = ADMIN_SCOPE_NAME): Promise<AdminPrincipal> {
+export async function authenticateAdmin(s: Services, authorization: string | string[] | undefined, dpop: string | string[] | undefined, requiredScope = ADMIN_SCOPE): Promise<AdminPrincipal> {
   const token = bearerToken(authorization, dpop);
   if (token === undefined) {
     throw new OAuthError('invalid_token', 'an access token with scope latchkey:admin is required', {
@@ -106,7 +65,7 @@ export async function authenticateAdmin(s: Services, authorization: string | str
     });
   }
   let p: { clientId: string; aud: string[]; scope: string; jti: string; exp: number; cnf: unknown };
-  if (token.startsWith('lko_')) {
+  if (token.startsWith(OPAQUE_TOKEN_PREFIX)) {
     const rec = await s.store.getOpaqueToken(opaqueTokenHash(token));
     // The lookup is by hash; compare again in constant time so a hash-index hit is all that matters.
     if (!rec || !timingSafeEqual(Buffer.from(rec.token_hash), Buffer.from(opaqueTokenHash(token)))) throw invalidToken('the access token is not valid', 'unknown opaque token');

@@ -1,12 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../shared/errors.js';
 import type { Services } from '../services.js';
 import type { RegistrationTokenRecord } from '../store/types.js';
 
-/** Prefix of initial access tokens (RFC 7591 §3), so leaked ones can be scanned for. */
-export const INITIAL_ACCESS_TOKEN_PREFIX = 'lki_';
-/** Prefix of registration access tokens (RFC 7592 §3). */
-export const REGISTRATION_ACCESS_TOKEN_PREFIX = 'lkr_';
+import { INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_ACCESS_TOKEN_PREFIX } from '../shared/token-prefixes.js';
+export { INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_ACCESS_TOKEN_PREFIX };
 export const DEFAULT_REGISTRATION_TOKEN_TTL = 86_400;
 
 /** SHA-256, hex (an id that never starts with '-', so CLI arguments stay unambiguous): how initial and registration access tokens are stored. */

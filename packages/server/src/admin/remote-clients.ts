@@ -1,4 +1,4 @@
-import { OAuthError, type OAuthErrorCode } from '../errors.js';
+import { OAuthError, type OAuthErrorCode } from '../shared/errors.js';
 import { ClientService } from '../management/clients.service.js';
 import type { Services } from '../services.js';
 

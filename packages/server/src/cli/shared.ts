@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Config, type ConfigInput } from '../config.js';
 import { createLogger } from '../app.js';
 import { closeServices, openServices, type Services } from '../services.js';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../shared/errors.js';
 
 export interface StoreOptions {
   dataDir?: string;

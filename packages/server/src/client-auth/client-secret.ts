@@ -1,5 +1,5 @@
-import { invalidClient, invalidRequest, OAuthError } from '../errors.js';
-import { header, type FormParams, type OAuthRequest } from '../protocol/request.js';
+import { invalidClient, invalidRequest, OAuthError } from '../shared/errors.js';
+import { header, type FormParams, type OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
 

@@ -1,5 +1,5 @@
-import { OAuthError } from '../errors.js';
-import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import { OAuthError } from '../shared/errors.js';
+import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { Services } from '../services.js';
 import { peekBasicClientId } from './client-secret.js';
 import { authenticateClient } from './index.js';

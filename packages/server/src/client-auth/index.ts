@@ -1,5 +1,5 @@
-import { invalidClient, invalidRequest, OAuthError } from '../errors.js';
-import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import { invalidClient, invalidRequest, OAuthError } from '../shared/errors.js';
+import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import { basicChallenge, clientSecretBasic, clientSecretPost } from './client-secret.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { invalidClient, invalidRequest } from '../errors.js';
+import { invalidClient, invalidRequest } from '../shared/errors.js';
 import { metadataContributors } from '../protocol/metadata.js';
 import { secretAad, secretRowAad } from '../management/clients.service.js';
-import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
 import type { ClientRecord, ClientSecretRecord } from '../store/types.js';
 import { ASYMMETRIC_ALGS, ClientKeyError, clientKeysFor } from './client-jwks.js';

@@ -4,13 +4,13 @@ import { BlockList, isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 import { ConfigError, type Config } from '../config.js';
-import { invalidClient, invalidRequest } from '../errors.js';
+import { invalidClient, invalidRequest } from '../shared/errors.js';
 import { routeInstallers } from '../http/server.js';
 import { peerTrusted, trustedPeers } from '../http/trusted-proxy.js';
 
 export { peerTrusted, trustedPeers };
 import { metadataContributors, methodEnabled } from '../protocol/metadata.js';
-import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
 import { ClientKeyError, clientKeysFor } from './client-jwks.js';
 import { registerAuthenticator } from './index.js';

@@ -10,7 +10,8 @@ import { hkdf } from '../keys/seal.js';
  * Verification costs ~1–2 µs (docs/decisions.md). bcrypt's 72-byte truncation does not apply: HMAC
  * reads the whole secret.
  */
-export const SECRET_PREFIX = 'lk_';
+import { CLIENT_SECRET_PREFIX } from '../shared/token-prefixes.js';
+export const SECRET_PREFIX = CLIENT_SECRET_PREFIX;
 
 export class SecretHasher {
   // A KeyObject, so the HMAC key is not re-imported on every verification.

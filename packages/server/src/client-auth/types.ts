@@ -1,6 +1,6 @@
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
 import type { TokenEndpointAuthMethod } from '../store/types.js';
-import type { FormParams, OAuthRequest } from '../protocol/request.js';
+import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { SecretHasher } from './secret-hash.js';
 import type { Store } from '../store/store.js';
 import type { Config } from '../config.js';

@@ -2,10 +2,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateAdmin, bearerToken } from '../admin/admin-auth.js';
+import { authenticateAdmin } from '../admin/admin-auth.js';
+import { bearerToken } from '../shared/bearer.js';
 import { ADMIN_PREFIX, CONSOLE_MARK } from '../admin/admin-api.js';
-import { ADMIN_SCOPE_NAME } from '../admin/scopes.js';
-import { OAuthError, StoreUnavailableError } from '../errors.js';
+import { ADMIN_SCOPE } from '../shared/scope.js';
+import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
+import { OAuthError, StoreUnavailableError } from '../shared/errors.js';
 import { routeInstallers } from '../http/server.js';
 import { tokenEndpoint } from '../protocol/token.js';
 import type { Services } from '../services.js';
@@ -116,7 +118,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
   /** RFC 7009-style revocation of the session's token, so a copied cookie is dead everywhere after sign-out. */
   const revokeSessionToken = async (sess: ConsoleSession) => {
     const t = sess.accessToken;
-    if (t.startsWith('lko_')) {
+    if (t.startsWith(OPAQUE_TOKEN_PREFIX)) {
       await s.store.deleteOpaqueToken(opaqueTokenHash(t));
       return;
     }
@@ -209,7 +211,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     // The console's own client-credentials exchange, through the real token endpoint code.
     const usePost = s.clients.get(b.client_id)?.record.token_endpoint_auth_method === 'client_secret_post';
     const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
-    const form = `grant_type=client_credentials&scope=${enc(ADMIN_SCOPE_NAME)}` + (usePost ? `&client_id=${enc(b.client_id)}&client_secret=${enc(b.client_secret)}` : '');
+    const form = `grant_type=client_credentials&scope=${enc(ADMIN_SCOPE)}` + (usePost ? `&client_id=${enc(b.client_id)}&client_secret=${enc(b.client_secret)}` : '');
     const res = await tokenEndpoint(
       {
         method: 'POST',
@@ -225,6 +227,9 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     );
     if (res.status !== 200) {
       const e = JSON.parse(res.body) as { error: string; error_description: string };
+      // Failed sign-ins are audited with the claimed id (never the secret). Refusals by the brute-force
+      // limit (429) are not: the attempts that spent the budget already are, and each row is a store write.
+      if (res.status !== 429) await audit('console.signin_failed', b.client_id, { reason: e.error === 'invalid_scope' ? 'not_admin' : e.error, remote_address: req.ip });
       // invalid_scope: valid credentials of a client that may not have latchkey:admin.
       if (e.error === 'invalid_scope') return fail(reply, 403, 'access_denied', 'this client is not allowed the latchkey:admin scope');
       const retry = res.headers['retry-after'];
@@ -235,6 +240,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       // The token must actually open the admin API (audience = issuer, not sender-constrained, …).
       await authenticateAdmin(s, `Bearer ${access_token}`, undefined);
     } catch (e) {
+      if (e instanceof OAuthError) await audit('console.signin_failed', b.client_id, { reason: 'token_not_admin', remote_address: req.ip });
       if (e instanceof OAuthError) return fail(reply, 403, 'access_denied', `this client's tokens do not open the admin API (${e.description}); give it the issuer as audience`);
       throw e;
     }
@@ -310,7 +316,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     if (!token) return reply.code(401).headers({ 'www-authenticate': 'Bearer realm="latchkey-demo"', 'cache-control': 'no-store', ...SECURITY_HEADERS }).send('');
     try {
       let claims: { client_id: string; scope: string; aud: string | string[]; exp: number; jti: string };
-      if (token.startsWith('lko_')) {
+      if (token.startsWith(OPAQUE_TOKEN_PREFIX)) {
         const rec = await s.store.getOpaqueToken(opaqueTokenHash(token));
         if (!rec || rec.exp <= Date.now() / 1000) return challenge('invalid_token', 'the access token is not valid');
         claims = { client_id: rec.client_id, scope: rec.scope, aud: rec.aud.length === 1 ? rec.aud[0]! : rec.aud, exp: rec.exp, jti: rec.jti };

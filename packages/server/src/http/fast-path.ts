@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { BlockList } from 'node:net';
 import { peerTrusted, trustedPeers } from './trusted-proxy.js';
-import type { OAuthRequest, OAuthResponse } from '../protocol/request.js';
+import type { OAuthRequest, OAuthResponse } from '../shared/oauth-request.js';
 import type { Services } from '../services.js';
 import { errSummary } from '../services.js';
 

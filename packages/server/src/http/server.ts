@@ -3,7 +3,7 @@ import type { Services } from '../services.js';
 import { errSummary } from '../services.js';
 import { tokenEndpoint } from '../protocol/token.js';
 import { buildMetadata } from '../protocol/metadata.js';
-import type { OAuthRequest, OAuthResponse } from '../protocol/request.js';
+import type { OAuthRequest, OAuthResponse } from '../shared/oauth-request.js';
 import { createFastPathServer, type OAuthHandler } from './fast-path.js';
 
 export const BODY_LIMIT = 64 * 1024;

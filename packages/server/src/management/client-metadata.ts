@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUTH_METHODS } from '../store/types.js';
-import { isValidScopeToken } from '../protocol/scope.js';
+import { isValidScopeToken } from '../shared/scope.js';
 
 const scopeString = z
   .string()

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { OAuthError } from '../errors.js';
+import { OAuthError } from '../shared/errors.js';
 import { generateClientId, generateSecret } from '../client-auth/secret-hash.js';
 import type { Services } from '../services.js';
 import type { ClientRecord, ClientSecretRecord, TokenEndpointAuthMethod } from '../store/types.js';

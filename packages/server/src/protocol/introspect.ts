@@ -1,4 +1,4 @@
-import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
+import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../shared/errors.js';
 import { authenticators } from '../client-auth/index.js';
 import { authenticateGuarded } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
@@ -8,12 +8,10 @@ import type { CachedClient } from '../store/client-cache.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
 import { looksLikeJwt, verifyOwnToken } from '../tokens/verify-own.js';
 import { metadataContributors, methodEnabled } from './metadata.js';
-import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from './request.js';
+import { INTROSPECT_SCOPE } from '../shared/scope.js';
+import { OPAQUE_TOKEN_PREFIX as OPAQUE_PREFIX } from '../shared/token-prefixes.js';
+import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
 
-/** Holders of this scope (in their client record) may introspect any token: resource servers, gateways. */
-export const INTROSPECT_SCOPE = 'latchkey:introspect';
-/** Prefix of opaque access tokens (tokens/mint.ts): anything else cannot be one of ours, so no store lookup. */
-const OPAQUE_PREFIX = 'lko_';
 const NO_REPEATS: ReadonlySet<string> = new Set();
 
 /** An access token this server issued that is still valid in itself (signature or stored record, expiry). */

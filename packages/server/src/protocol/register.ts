@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
-import { bearerChallenge, bearerToken, invalidToken } from '../admin/admin-auth.js';
+import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../shared/errors.js';
+import { bearerChallenge, bearerToken, invalidToken } from '../shared/bearer.js';
 import { REGISTRATION_ACCESS_TOKEN_PREFIX, newOpaqueToken, tokenHash } from '../admin/registration-tokens.js';
-import { RESERVED_SCOPE_PREFIX } from '../admin/scopes.js';
+import { RESERVED_SCOPE_PREFIX } from '../shared/scope.js';
 import { routeInstallers } from '../http/server.js';
 import { ClientService, ValidationError } from '../management/clients.service.js';
 import { EXTRA_FIELDS } from '../management/client-metadata.js';
@@ -11,7 +11,7 @@ import type { Services } from '../services.js';
 import { errSummary } from '../services.js';
 import type { ClientRecord } from '../store/types.js';
 import { metadataContributors } from './metadata.js';
-import { NO_STORE, jsonResponse, type OAuthResponse } from './request.js';
+import { NO_STORE, jsonResponse, type OAuthResponse } from '../shared/oauth-request.js';
 
 export const REGISTRATION_PATH = '/oauth2/register';
 const REALM = 'latchkey-registration';

@@ -2,7 +2,7 @@ import { postEndpointOf, routeInstallers } from '../http/server.js';
 import type { Services } from '../services.js';
 import { authenticateTokenRequest, enabledAuthMethods, failureResponse, resolveToken } from './introspect.js';
 import { metadataContributors } from './metadata.js';
-import { NO_STORE, type OAuthRequest, type OAuthResponse } from './request.js';
+import { NO_STORE, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
 
 const DONE: OAuthResponse = { status: 200, headers: { ...NO_STORE }, body: '' };
 

@@ -1,11 +1,11 @@
-import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../errors.js';
+import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../shared/errors.js';
 import { authenticateGuarded } from '../client-auth/guarded.js';
 import { peekBasicClientId } from '../client-auth/client-secret.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
 import { binders, type Binding } from '../tokens/binding.js';
 import type { Services } from '../services.js';
-import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from './request.js';
-import { parseScope } from './scope.js';
+import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
+import { parseScope } from '../shared/scope.js';
 
 const REPEATABLE = new Set(['resource']);
 const CLIENT_CREDENTIALS = 'client_credentials';

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { invalidRequest, OAuthError } from '../errors.js';
+import { invalidRequest, OAuthError } from './errors.js';
 
 /** A framework-free view of an HTTP request: endpoints take this and return an OAuthResponse. */
 export interface OAuthRequest {

@@ -1,5 +1,5 @@
 import { Kysely, Migrator, sql, type Transaction } from 'kysely';
-import { StoreUnavailableError } from '../errors.js';
+import { StoreUnavailableError } from '../shared/errors.js';
 import { migrations } from './migrations.js';
 import type { AuditQuery, ListClientsQuery, Store } from './store.js';
 import type {

@@ -1,4 +1,4 @@
-import type { OAuthRequest } from '../protocol/request.js';
+import type { OAuthRequest } from '../shared/oauth-request.js';
 import type { AuthContext, AuthenticatedClient } from '../client-auth/types.js';
 
 /** Confirmation claim (RFC 7800) binding a token to a key: DPoP (RFC 9449 §6) or a certificate (RFC 8705 §3.1). */

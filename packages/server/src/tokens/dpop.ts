@@ -2,9 +2,9 @@ import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, ty
 import { ASYMMETRIC_ALGS, hasPrivateMembers, keyFitsAlg } from '../client-auth/client-jwks.js';
 import { certificateThumbprint } from '../client-auth/mtls.js';
 import type { AuthContext, AuthenticatedClient } from '../client-auth/types.js';
-import { invalidRequest, OAuthError } from '../errors.js';
+import { invalidRequest, OAuthError } from '../shared/errors.js';
 import { metadataContributors } from '../protocol/metadata.js';
-import type { OAuthRequest } from '../protocol/request.js';
+import type { OAuthRequest } from '../shared/oauth-request.js';
 import { registerBinder, type Binding } from './binding.js';
 import { isCanonicalCompactJws } from './compact.js';
 

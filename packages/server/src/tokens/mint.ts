@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import type { CachedClient } from '../store/client-cache.js';
 import type { OpaqueTokenRecord } from '../store/types.js';
 import { randomId } from './ids.js';
+import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
 import { OpaqueWriter } from './opaque.js';
 
 export interface Grant {
@@ -47,7 +48,7 @@ export class Minter {
     const jti = randomId();
     const clientId = g.client.record.client_id;
     if (g.client.record.access_token_format === 'opaque') {
-      const token = 'lko_' + randomId(32);
+      const token = OPAQUE_TOKEN_PREFIX + randomId(32);
       const rec: OpaqueTokenRecord = {
         token_hash: opaqueTokenHash(token),
         jti,

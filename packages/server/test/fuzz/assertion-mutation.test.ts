@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { tokenEndpoint } from '../../src/protocol/token.js';
-import type { OAuthRequest } from '../../src/protocol/request.js';
+import type { OAuthRequest } from '../../src/shared/oauth-request.js';
 import { basic, startTestServer, type TestServer } from '../helpers/harness.js';
 
 const RUNS = Number(process.env.LATCHKEY_MUTATION_RUNS ?? 10_000);

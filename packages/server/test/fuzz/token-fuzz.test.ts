@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { tokenEndpoint } from '../../src/protocol/token.js';
-import type { OAuthRequest } from '../../src/protocol/request.js';
+import type { OAuthRequest } from '../../src/shared/oauth-request.js';
 import { basic, startTestServer, type TestServer } from '../helpers/harness.js';
 
 // RFC 6749 §5.2 codes (+ RFC 8707 invalid_target, RFC 9449 DPoP) and the statuses the endpoint may use.

@@ -13,7 +13,7 @@ import { KyselyStore } from '../../src/store/kysely-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { ClientRecord, ClientSecretRecord, OpaqueTokenRecord, SigningKeyRecord } from '../../src/store/types.js';
-import { StoreUnavailableError } from '../../src/errors.js';
+import { StoreUnavailableError } from '../../src/shared/errors.js';
 import { createPgDatabase, pgAvailable } from '../helpers/harness.js';
 import { clientRecord } from '../helpers/records.js';
 

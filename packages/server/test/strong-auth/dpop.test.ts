@@ -6,7 +6,7 @@ import * as oidc from 'openid-client';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { INVALID_DPOP, b64url, dpopProof, keyPair, now, type KeyPair } from './helpers.js';
 import { validateDpopProof } from '../../src/tokens/dpop.js';
-import { OAuthError } from '../../src/errors.js';
+import { OAuthError } from '../../src/shared/errors.js';
 
 const cc = { grant_type: 'client_credentials' };
 const NO_LIMIT = { rateLimitFailures: 1_000_000 };

@@ -6,9 +6,9 @@ import { decodeJwt, SignJWT, exportSPKI } from 'jose';
 import * as oidc from 'openid-client';
 import { postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { authenticateClient } from '../../src/client-auth/index.js';
-import { OAuthError } from '../../src/errors.js';
+import { OAuthError } from '../../src/shared/errors.js';
 import { ClientService, secretAad } from '../../src/management/clients.service.js';
-import { parseForm, type OAuthRequest } from '../../src/protocol/request.js';
+import { parseForm, type OAuthRequest } from '../../src/shared/oauth-request.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, assertion, b64url, keyPair, now, type KeyPair } from './helpers.js';
 
 const cc = { grant_type: 'client_credentials' };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { actor, fail, kv, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
-import { OAuthError } from '../../errors.js';
+import { OAuthError } from '../../shared/errors.js';
 import { localClientOps, remoteClientOps, type ClientOps } from '../../admin/remote-clients.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
