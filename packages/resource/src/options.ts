@@ -119,6 +119,8 @@ export interface NormalizedOptions {
   cacheMaxEntries: number;
   jwksCooldownMs: number;
   jwksMaxAgeMs: number;
+  /** Stale-while-revalidate window after `jwksMaxAgeMs`: `jwks.timeout`, at most `jwks.maxAge`. */
+  jwksGraceMs: number;
   timeoutMs: number;
   introspection:
     | {
@@ -271,6 +273,8 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
       replayStore: d.replayStore,
     };
   }
+  const jwksMaxAgeMs = seconds('jwks.maxAge', o.jwks?.maxAge, 300, 1, 86400) * 1000;
+  const timeoutMs = seconds('jwks.timeout', o.jwks?.timeout, 5, 0.1, 60) * 1000;
   const publicOrigin = o.publicOrigin === undefined ? undefined : new URL(absoluteUrl('publicOrigin', o.publicOrigin, false)).origin;
   if (o.trustedCertificateHeader !== undefined && (typeof o.trustedCertificateHeader !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.trustedCertificateHeader))) {
     throw new ResourceConfigError('trustedCertificateHeader', 'must be a header name');
@@ -294,8 +298,10 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
     realm: o.realm,
     cacheMaxEntries,
     jwksCooldownMs: seconds('jwks.cooldown', o.jwks?.cooldown, 30, 0, 3600) * 1000,
-    jwksMaxAgeMs: seconds('jwks.maxAge', o.jwks?.maxAge, 300, 1, 86400) * 1000,
-    timeoutMs: seconds('jwks.timeout', o.jwks?.timeout, 5, 0.1, 60) * 1000,
+    jwksMaxAgeMs,
+    // Callers past maxAge keep the keys in hand for one refresh's worth of time (its timeout), then wait.
+    jwksGraceMs: Math.min(timeoutMs, jwksMaxAgeMs),
+    timeoutMs,
     introspection,
     dpop,
     publicOrigin,

@@ -1,5 +1,5 @@
 import * as nodeCrypto from 'node:crypto';
-import type { JwsAlgorithm } from './algorithms.js';
+import type { JwsAlgorithm, Verifier } from './algorithms.js';
 import { discover, type AuthorizationServerMetadata } from './discovery.js';
 import { MemoryReplayStore, normalizeHtu, verifyDpopProof, type DpopCheckOptions } from './dpop.js';
 import { ResourceError } from './errors.js';
@@ -82,7 +82,8 @@ export type AuthOutcome<C extends AccessTokenClaims = AccessTokenClaims> =
 
 interface CacheEntry {
   info: AuthInfo;
-  kid: string | undefined;
+  /** The JWKS key that verified the token ({@link RemoteJwks.keyRef}); the verdict holds only while it is published. */
+  keyRef: string;
   /** `header.payload` of the verified token: public data, not a credential without the signature. */
   signingInput: string;
   length: number;
@@ -146,6 +147,7 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
       algorithms: o.algorithms,
       cooldownMs: o.jwksCooldownMs,
       maxAgeMs: o.jwksMaxAgeMs,
+      graceMs: o.jwksGraceMs,
       timeoutMs: o.timeoutMs,
       fetch: o.fetch,
       now: o.clock,
@@ -237,11 +239,22 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
       throw new ResourceError(fromHeader ? 'ERR_INVALID_REQUEST' : 'ERR_TOKEN_MALFORMED', 'empty or longer than maxTokenLength');
     }
     const nowMs = this.#o.clock();
+    const generation = this.#jwks.generation;
     let info = this.#cached(token, nowMs);
+    if (info !== undefined) {
+      // Issue #15: a cached verdict is only as good as the key set it was checked against. Past jwks.maxAge
+      // this starts the (single-flight) refresh, and past maxAge + grace waits for it; then the verdict
+      // must still name a published key (a withdrawn one drops it, and the token is verified afresh).
+      const wait = this.#jwks.revalidate(nowMs);
+      if (wait !== undefined) {
+        await wait;
+        info = this.#cached(token, nowMs);
+      }
+    }
     if (info === undefined) {
       // RFC 6750 §2.1: "Bearer" 1*SP b64token. Checked on a miss only: a cache hit is a token that already passed.
       if (fromHeader && !B64TOKEN.test(token)) throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
-      info = await this.#verifyFresh(token, nowMs);
+      info = await this.#verifyFresh(token, nowMs, generation);
     }
     if (info.format === 'jwt' && this.#o.introspection?.checkJwts) {
       // Opt-in revocation check (RFC 7009 revocations are invisible to local JWT checks): the issuer must
@@ -267,14 +280,18 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     if (cache === undefined) return undefined;
     const dot = token.lastIndexOf('.');
     if (dot <= 0) return undefined;
-    const hit = cache.get(hashToken(token.slice(dot + 1)), nowMs);
+    const key = hashToken(token.slice(dot + 1));
+    const hit = cache.get(key, nowMs);
     if (hit === undefined || hit.length !== token.length || token.slice(0, dot) !== hit.signingInput) return undefined;
-    // A key withdrawn from the JWKS (compromise) stops validating cached tokens at the next refresh.
-    if (hit.kid !== undefined && !this.#jwks.hasKid(hit.kid)) return undefined;
+    // A key withdrawn from the JWKS (compromise) stops validating cached tokens as soon as a refresh shows it gone.
+    if (!this.#jwks.publishes(hit.keyRef)) {
+      cache.delete(key);
+      return undefined;
+    }
     return hit.info;
   }
 
-  async #verifyFresh(token: string, nowMs: number): Promise<AuthInfo> {
+  async #verifyFresh(token: string, nowMs: number, jwksGeneration: number): Promise<AuthInfo> {
     const o = this.#o;
     // RFC 7515 §7.1 compact serialization: three non-empty base64url segments. The character check matters:
     // the signing input is hashed as bytes, and a character outside base64url (e.g. U+0141, whose low byte
@@ -306,7 +323,7 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
 
     let candidates;
     try {
-      candidates = await this.#jwks.candidates(kid, alg as JwsAlgorithm);
+      candidates = await this.#jwks.candidates(kid, alg as JwsAlgorithm, jwksGeneration);
     } catch (err) {
       if (err instanceof ResourceError) throw err;
       if (err instanceof JwksUnavailableError) throw new ResourceError('ERR_JWKS_UNAVAILABLE', err.message, { cause: err });
@@ -319,14 +336,14 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     // RFC 7515 §2 / RFC 4648 §3.5: only the canonical base64url form. Node's decoder ignores the spare
     // low bits of the last character, so "...A" and "...B" could otherwise be two valid spellings of one token.
     if (signature.toString('base64url') !== signatureSegment) throw new ResourceError('ERR_JWS_SIGNATURE_INVALID', 'non-canonical base64url signature');
-    let verified = false;
+    let verifiedBy: Verifier | undefined;
     for (const candidate of candidates) {
       if (candidate.verify(signingInput, signature)) {
-        verified = true;
+        verifiedBy = candidate;
         break;
       }
     }
-    if (!verified) throw new ResourceError('ERR_JWS_SIGNATURE_INVALID', 'signature does not verify');
+    if (verifiedBy === undefined) throw new ResourceError('ERR_JWS_SIGNATURE_INVALID', 'signature does not verify');
 
     let claims: unknown;
     try {
@@ -338,10 +355,11 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     if (!isObject(claims)) throw new ResourceError('ERR_TOKEN_MALFORMED', 'payload is not a JSON object');
     const validUntil = this.#validateClaims(claims, nowMs / 1000, 'jwt');
     const info = this.#buildInfo(claims, 'jwt');
-    if (this.#cache !== undefined) {
+    const keyRef = this.#jwks.keyRef(verifiedBy);
+    if (this.#cache !== undefined && keyRef !== undefined) {
       // Flatten the signing input so the entry does not pin the caller's token string through a slice.
       const signingInputCopy = Buffer.from(token.slice(0, dot2), 'latin1').toString('latin1');
-      this.#cache.set(hashToken(token.slice(dot2 + 1)), { info, kid, signingInput: signingInputCopy, length: token.length }, validUntil * 1000);
+      this.#cache.set(hashToken(token.slice(dot2 + 1)), { info, keyRef, signingInput: signingInputCopy, length: token.length }, validUntil * 1000);
     }
     return info;
   }
