@@ -38,6 +38,45 @@ export function SecretOnce({ secret, label = 'Client secret' }: { secret: string
   );
 }
 
+/**
+ * A button for an action that is hard to undo: the first click asks, in the page, and only
+ * "confirm" acts. (In-page rather than window.confirm: visible in screenshots and testable.)
+ */
+export function ConfirmButton({ label, question, confirmLabel, onConfirm, testId }: { label: string; question: ComponentChildren; confirmLabel: string; onConfirm: () => void; testId: string }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <button class="warn" data-testid={testId} onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  return (
+    <div class="confirm" role="alertdialog" aria-label={`${label}?`} data-testid={`${testId}-confirm`}>
+      <p>{question}</p>
+      <div class="actions">
+        <button
+          class="warn"
+          data-testid={`${testId}-yes`}
+          onClick={() => {
+            setAsking(false);
+            onConfirm();
+          }}
+        >
+          {confirmLabel}
+        </button>
+        <button class="secondary" data-testid={`${testId}-no`} onClick={() => setAsking(false)}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Wide tables scroll sideways inside this box on narrow screens instead of widening the page. */
+export function TableWrap({ children }: { children: ComponentChildren }) {
+  return <div class="table-wrap">{children}</div>;
+}
+
 export function Field({ label, children, hint }: { label: string; children: ComponentChildren; hint?: string }) {
   return (
     <label class="fieldrow">

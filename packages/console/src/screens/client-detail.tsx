@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin, recentSecrets, type ApiError, type Client } from '../api.js';
-import { ErrorBox, SecretOnce, when } from '../components.js';
+import { ConfirmButton, ErrorBox, SecretOnce, when } from '../components.js';
 import { ClientForm, toBody, type FormState } from './client-form.js';
 
 const toForm = (c: Client): FormState => ({
@@ -14,12 +14,27 @@ const toForm = (c: Client): FormState => ({
   access_token_format: c.access_token_format,
 });
 
+/** 90 → "90 s", 3600 → "1 h", 5400 → "1 h 30 min". */
+export function graceText(s: number): string {
+  const parts: string[] = [];
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  if (d) parts.push(`${d} d`);
+  if (h) parts.push(`${h} h`);
+  if (m) parts.push(`${m} min`);
+  if (r) parts.push(`${r} s`);
+  return parts.join(' ') || '0 s';
+}
+
 export function ClientDetail({ id, self }: { id: string; self: string }) {
   const [c, setC] = useState<Client | null>(null);
   const [f, setF] = useState<FormState | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [notice, setNotice] = useState('');
-  const [grace, setGrace] = useState('3600');
+  // The admin API's and the CLI's default (SPEC: rotate-secret --grace defaults to 0), explained below.
+  const [grace, setGrace] = useState('0');
   const [secret, setSecret] = useState<string | null>(null);
   const load = () =>
     admin<Client>('GET', `/clients/${encodeURIComponent(id)}`)
@@ -98,11 +113,21 @@ export function ClientDetail({ id, self }: { id: string; self: string }) {
       {secretBased && (
         <div class="panel">
           <h3>Rotate secret</h3>
-          <p class="muted">Issues a new secret. Older secrets keep working for the grace period, then fail.</p>
+          <p class="muted">
+            Issues a new secret. The <strong>grace period</strong> is how long the current secret(s) keep working next to the new one, so running callers can switch
+            without failing. The default is 0, as in the CLI and the admin API.
+          </p>
           <label class="inline">
             Grace period (s){' '}
             <input inputMode="numeric" value={grace} data-testid="grace" onInput={(e) => setGrace(e.currentTarget.value)} />
           </label>
+          <p class="hint-line" data-testid="grace-explained">
+            {/^\d+$/.test(grace) && Number(grace) > 0
+              ? `The current secret keeps working for ${graceText(Number(grace))} after rotation, then fails.`
+              : /^\d+$/.test(grace)
+                ? 'With 0 the current secret stops working at once: every caller still using it fails until it has the new secret. Use e.g. 3600 to give them an hour.'
+                : 'Enter a number of seconds (0 or more).'}
+          </p>
           <button
             data-testid="rotate-secret"
             onClick={() =>
@@ -129,22 +154,35 @@ export function ClientDetail({ id, self }: { id: string; self: string }) {
                 Enable
               </button>
             ) : (
-              <button data-testid="disable-client" class="warn" onClick={() => act(async () => setC(await admin('POST', `${path}/disable`)), 'Client disabled: its token requests now fail on every node within a second.')}>
-                Disable
-              </button>
+              <ConfirmButton
+                label="Disable"
+                testId="disable-client"
+                confirmLabel={`Disable ${c.client_name}`}
+                question={
+                  <>
+                    Disable <strong>{c.client_name}</strong>? Its token requests fail on every node within a second and introspection reports its tokens inactive (JWTs that
+                    resource servers check offline stay valid until they expire). You can enable it again later.
+                  </>
+                }
+                onConfirm={() => void act(async () => setC(await admin('POST', `${path}/disable`)), 'Client disabled: its token requests now fail on every node within a second.')}
+              />
             )}
-            <button
-              class="warn"
-              data-testid="delete-client"
-              onClick={() => {
-                if (confirm(`Delete ${c.client_name}? Its tokens stop being issued at once.`)) void act(async () => {
+            <ConfirmButton
+              label="Delete"
+              testId="delete-client"
+              confirmLabel={`Delete ${c.client_name} for good`}
+              question={
+                <>
+                  Delete <strong>{c.client_name}</strong>? It can no longer get tokens, and this cannot be undone: its id and secrets are gone.
+                </>
+              }
+              onConfirm={() =>
+                void act(async () => {
                   await admin('DELETE', path);
                   location.hash = '#/clients';
-                }, 'Deleted.');
-              }}
-            >
-              Delete
-            </button>
+                }, 'Deleted.')
+              }
+            />
           </div>
         )}
       </div>

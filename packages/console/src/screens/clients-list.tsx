@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin, type Client } from '../api.js';
-import { ErrorBox } from '../components.js';
+import { ErrorBox, TableWrap } from '../components.js';
 
 const PAGE = 20;
 
@@ -50,6 +50,7 @@ export function ClientsList() {
       <ErrorBox error={error} />
       {data && (
         <>
+          <TableWrap>
           <table data-testid="clients-table">
             <thead>
               <tr>
@@ -78,6 +79,7 @@ export function ClientsList() {
               ))}
             </tbody>
           </table>
+          </TableWrap>
           <div class="pager">
             <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
               Previous

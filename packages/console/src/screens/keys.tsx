@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ErrorBox, iso } from '../components.js';
+import { ErrorBox, iso, TableWrap } from '../components.js';
 
 interface Key {
   kid: string;
@@ -11,6 +11,14 @@ interface Key {
   retired_at: string | null;
   expires_at: string | null;
 }
+
+/**
+ * The state to show. The server derives next / current / retired from the key's times (keys/keyring.ts);
+ * a key retired no later than it would have started signing was replaced by a later rotation before it
+ * ever signed: "superseded" — it never signs, and its "signs from" time no longer applies.
+ */
+export const shownState = (k: Pick<Key, 'state' | 'activate_at' | 'retired_at'>): Key['state'] | 'superseded' =>
+  k.retired_at != null && Date.parse(k.retired_at) <= Date.parse(k.activate_at) ? 'superseded' : k.state;
 
 export function Keys() {
   const [keys, setKeys] = useState<Key[] | null>(null);
@@ -40,10 +48,12 @@ export function Keys() {
       </div>
       <p class="muted">
         A new key is published in the JWKS before it signs (state <em>next</em>); the key it replaces stays published as <em>retired</em> until every token it signed has expired.
+        A <em>next</em> key that a later rotation replaced before it started signing is <em>superseded</em>: it never signs.
       </p>
       <ErrorBox error={error} />
       {notice && <div class="notice">{notice}</div>}
       {keys && (
+        <TableWrap>
         <table data-testid="keys-table">
           <thead>
             <tr>
@@ -57,23 +67,27 @@ export function Keys() {
             </tr>
           </thead>
           <tbody>
-            {keys.map((k) => (
-              <tr key={k.kid}>
+            {keys.map((k) => {
+              const st = shownState(k);
+              return (
+              <tr key={k.kid} data-kid={k.kid} data-state={st}>
                 <td>
                   <code title={k.kid}>{k.kid.slice(0, 16)}…</code>
                 </td>
                 <td>{k.alg}</td>
                 <td>
-                  <span class={`badge ${k.state}`}>{k.state}</span>
+                  <span class={`badge ${st}`}>{st}</span>
                 </td>
                 <td>{iso(k.publish_at)}</td>
-                <td>{iso(k.activate_at)}</td>
+                <td>{st === 'superseded' ? <span class="muted" title={`was to sign from ${iso(k.activate_at)}`}>never</span> : iso(k.activate_at)}</td>
                 <td>{iso(k.retired_at)}</td>
                 <td>{iso(k.expires_at)}</td>
               </tr>
-            ))}
+              );
+            })}
           </tbody>
         </table>
+        </TableWrap>
       )}
     </section>
   );

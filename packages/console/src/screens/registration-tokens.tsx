@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ErrorBox, Field, iso, SecretOnce } from '../components.js';
+import { ErrorBox, Field, iso, SecretOnce, TableWrap } from '../components.js';
 
 interface Tok {
   id: string;
@@ -55,6 +55,7 @@ export function RegistrationTokens() {
       <ErrorBox error={error} />
       {created && <SecretOnce secret={created} label="Initial access token" />}
       {list && (
+        <TableWrap>
         <table>
           <thead>
             <tr>
@@ -85,6 +86,7 @@ export function RegistrationTokens() {
             ))}
           </tbody>
         </table>
+        </TableWrap>
       )}
     </section>
   );

@@ -3,6 +3,7 @@ import { admin, decodeJwtPart, recentSecrets, type Client } from '../api.js';
 import { ErrorBox, Field } from '../components.js';
 
 interface Exchange {
+  /** The request as sent; credentials in it are masked on screen until revealed (see `sensitive`). */
   request: string;
   status: number;
   statusText: string;
@@ -18,6 +19,38 @@ function httpText(status: number, statusText: string, headers: [string, string][
 
 const SHOWN_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'retry-after'];
 
+export const MASK = '••••••••';
+
+/** Replaces every occurrence of each sensitive value (longest first) with the mask. */
+export function masked(text: string, sensitive: string[]): string {
+  let out = text;
+  for (const v of [...sensitive].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) out = out.split(v).join(MASK);
+  return out;
+}
+
+/** POSIX shell single-quoting. */
+const sq = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The token request as a curl command. Unless revealed, the secret is the shell variable $CLIENT_SECRET
+ * (so the copied command is still usable and the secret never lands on screen or in the clipboard).
+ */
+export function curlCommand(o: { tokenUrl: string; clientId: string; secret: string; method: string; scope: string; resource: string; reveal: boolean }): string {
+  const secretArg = (prefix: string) => (o.reveal ? sq(prefix + o.secret) : `${sq(prefix)}"$CLIENT_SECRET"`);
+  const lines = [`curl -sS ${sq(o.tokenUrl)}`, `-d grant_type=client_credentials`];
+  if (o.method === 'client_secret_post') {
+    lines.push(`--data-urlencode ${sq('client_id=' + o.clientId)}`, `--data-urlencode ${secretArg('client_secret=')}`);
+  } else if (formEncode(o.clientId) === o.clientId && (!o.reveal || formEncode(o.secret) === o.secret)) {
+    lines.push(`-u ${secretArg(o.clientId + ':')}`);
+  } else {
+    // RFC 6749 §2.3.1 form-encodes id and secret before base64; curl -u would not.
+    lines.push(`-H ${sq('Authorization: Basic ' + (o.reveal ? btoa(`${formEncode(o.clientId)}:${formEncode(o.secret)}`) : MASK))}`);
+  }
+  if (o.scope.trim()) lines.push(`--data-urlencode ${sq('scope=' + o.scope.trim())}`);
+  if (o.resource.trim()) lines.push(`--data-urlencode ${sq('resource=' + o.resource.trim())}`);
+  return lines.join(' \\\n  ');
+}
+
 /**
  * "Try it": the client credentials exchange of RFC 6749 §4.4, made by this browser tab against the
  * real token endpoint, shown step by step — request, response, decoded token, a call to a protected API.
@@ -31,6 +64,10 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
   const [tokenStep, setTokenStep] = useState<Exchange | null>(null);
   const [apiStep, setApiStep] = useState<Exchange | null>(null);
   const [error, setError] = useState<unknown>(null);
+  /** Secrets, Basic credentials and tokens are masked everywhere in this panel until the user reveals them. */
+  const [reveal, setReveal] = useState(false);
+  const [sensitive, setSensitive] = useState<string[]>([]);
+  const [copied, setCopied] = useState(false);
 
   useEffect(() => {
     admin<{ clients: Client[] }>('GET', '/clients?limit=500').then((r) => setClients(r.clients), setError);
@@ -44,7 +81,10 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
     setError(null);
     setTokenStep(null);
     setApiStep(null);
+    setReveal(false);
+    setCopied(false);
     if (!client) return;
+    const secrets = [secret, formEncode(secret), encodeURIComponent(secret)];
     const params: [string, string][] = [['grant_type', 'client_credentials']];
     if (scope.trim()) params.push(['scope', scope.trim()]);
     if (resource.trim()) params.push(['resource', resource.trim()]);
@@ -54,7 +94,9 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
     } else {
       // RFC 6749 §2.3.1: form-url-encode id and secret, then Basic (base64 of "id:secret").
       headers.Authorization = 'Basic ' + btoa(`${formEncode(client.client_id)}:${formEncode(secret)}`);
+      secrets.push(headers.Authorization.slice('Basic '.length));
     }
+    setSensitive(secrets);
     const body = params.map(([k, v]) => `${formEncode(k)}=${formEncode(v)}`).join('&');
     const request = `POST /oauth2/token HTTP/1.1\nHost: ${location.host}\n${Object.entries(headers)
       .map(([k, v]) => `${k}: ${v}`)
@@ -65,6 +107,7 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
       const shown = [...res.headers].filter(([k]) => SHOWN_HEADERS.includes(k));
       setTokenStep({ request, status: res.status, statusText: res.statusText, responseHeaders: shown, body: json });
       if (res.ok && json?.access_token) {
+        setSensitive([...secrets, json.access_token]);
         const api = await fetch('/console/api/try/resource', { headers: { Authorization: `${json.token_type === 'DPoP' ? 'DPoP' : 'Bearer'} ${json.access_token}` }, credentials: 'same-origin' });
         const apiBody = await api.json().catch(() => undefined);
         setApiStep({
@@ -90,6 +133,10 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
       decoded = null;
     }
   }
+  const show = (text: string) => (reveal ? text : masked(text, sensitive));
+  const curl = client
+    ? curlCommand({ tokenUrl: `${location.origin}/oauth2/token`, clientId: client.client_id, secret, method: method ?? '', scope, resource, reveal })
+    : '';
   const aud = decoded ? (Array.isArray(decoded.claims.aud) ? decoded.claims.aud[0] : decoded.claims.aud) : client?.audience[0];
 
   return (
@@ -104,6 +151,7 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
               const id = e.currentTarget.value;
               setClientId(id);
               setSecret(recentSecrets.get(id) ?? '');
+              setReveal(false);
             }}
           >
             <option value="">— choose a client —</option>
@@ -115,7 +163,7 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
           </select>
         </Field>
         <Field label="Client secret" hint="kept in this tab only; paste the secret you copied">
-          <input type="password" value={secret} data-testid="try-secret" onInput={(e) => setSecret(e.currentTarget.value)} />
+          <input type="password" value={secret} data-testid="try-secret" autoComplete="off" onInput={(e) => setSecret(e.currentTarget.value)} />
         </Field>
         <Field label="scope" hint={client ? `allowed: ${client.scope || 'none'}` : 'optional'}>
           <input value={scope} onInput={(e) => setScope(e.currentTarget.value)} />
@@ -134,12 +182,34 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
       {tokenStep && (
         <ol class="steps" data-testid="try-steps">
           <li>
-            <h3>1. The token request</h3>
-            <pre data-testid="try-request">{tokenStep.request}</pre>
+            <div class="titlebar">
+              <h3>1. The token request</h3>
+              <button class="secondary" data-testid="try-reveal" aria-pressed={reveal} onClick={() => setReveal(!reveal)}>
+                {reveal ? 'Hide secrets' : 'Reveal secrets'}
+              </button>
+            </div>
+            {!reveal && <p class="muted">The client secret, the Basic credentials and the access token are masked ({MASK}); reveal them only where nobody can read your screen.</p>}
+            <pre data-testid="try-request">{show(tokenStep.request)}</pre>
+            <p class="muted">{reveal ? 'The same request with curl:' : 'The same request with curl (set CLIENT_SECRET in your shell first, e.g. read -rs CLIENT_SECRET; export CLIENT_SECRET):'}</p>
+            <div class="copyable">
+              <pre data-testid="try-curl">{curl}</pre>
+              <button
+                class="secondary"
+                data-testid="copy-curl"
+                onClick={() =>
+                  navigator.clipboard.writeText(curl).then(
+                    () => setCopied(true),
+                    () => setCopied(false),
+                  )
+                }
+              >
+                {copied ? 'Copied' : 'Copy'}
+              </button>
+            </div>
           </li>
           <li>
             <h3>2. The response</h3>
-            <pre data-testid="try-response">{httpText(tokenStep.status, tokenStep.statusText, tokenStep.responseHeaders, JSON.stringify(tokenStep.body, null, 2))}</pre>
+            <pre data-testid="try-response">{show(httpText(tokenStep.status, tokenStep.statusText, tokenStep.responseHeaders, JSON.stringify(tokenStep.body, null, 2)))}</pre>
           </li>
           {token && (
             <li>
@@ -167,7 +237,7 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
             <li>
               <h3>4. Calling a protected API with it</h3>
               <p class="muted">A demo resource on this server that checks the token like a resource server would (signature against the JWKS, typ, iss, exp, revocation).</p>
-              <pre data-testid="try-api-request">{apiStep.request}</pre>
+              <pre data-testid="try-api-request">{show(apiStep.request)}</pre>
               <pre data-testid="try-api-response">{httpText(apiStep.status, apiStep.statusText, apiStep.responseHeaders, JSON.stringify(apiStep.body, null, 2))}</pre>
               {aud && (
                 <>
