@@ -240,8 +240,10 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       // The token must actually open the admin API (audience = issuer, not sender-constrained, …).
       await authenticateAdmin(s, `Bearer ${access_token}`, undefined);
     } catch (e) {
-      if (e instanceof OAuthError) await audit('console.signin_failed', b.client_id, { reason: 'token_not_admin', remote_address: req.ip });
-      if (e instanceof OAuthError) return fail(reply, 403, 'access_denied', `this client's tokens do not open the admin API (${e.description}); give it the issuer as audience`);
+      if (e instanceof OAuthError) {
+        await audit('console.signin_failed', b.client_id, { reason: 'token_not_admin', remote_address: req.ip });
+        return fail(reply, 403, 'access_denied', `this client's tokens do not open the admin API (${e.description}); give it the issuer as audience`);
+      }
       throw e;
     }
     const sess = newSession(b.client_id, access_token, Date.now() + expires_in * 1000);

@@ -16,6 +16,12 @@ interface LoadedKey {
 
 const aad = (kid: string) => `signing-key:${kid}`;
 
+/**
+ * A key retired no later than it would have started signing: a "next" key that a later rotation (with a
+ * shorter pre-publication) replaced. It never signs, even once its activation time has passed.
+ */
+const superseded = (r: SigningKeyRecord) => r.retired_at != null && r.retired_at <= r.activate_at;
+
 export function generateKeyPair(alg: SigningAlg): { privateKey: KeyObject; publicKey: KeyObject } {
   switch (alg) {
     case 'ES256':
@@ -141,6 +147,8 @@ export class Keyring {
   }
 
   state(rec: SigningKeyRecord, now = Date.now()): KeyStateName {
+    // A "next" key replaced by a later rotation before it ever signed: retired, never signs.
+    if (superseded(rec)) return 'retired';
     if (rec.activate_at > now) return 'next';
     return this.signerAt(now)?.kid === rec.kid ? 'current' : 'retired';
   }
@@ -148,6 +156,7 @@ export class Keyring {
   private signerAt(now: number): JwsSigner | undefined {
     let best: LoadedKey | undefined;
     for (const k of this.#keys.values()) {
+      if (superseded(k.record)) continue;
       if (k.record.activate_at <= now && (!best || k.record.activate_at > best.record.activate_at)) best = k;
     }
     return best?.signer;
@@ -160,6 +169,7 @@ export class Keyring {
     let best: LoadedKey | undefined;
     let nextActivation = Infinity;
     for (const k of this.#keys.values()) {
+      if (superseded(k.record)) continue;
       const a = k.record.activate_at;
       if (a <= now) {
         if (!best || a > best.record.activate_at) best = k;

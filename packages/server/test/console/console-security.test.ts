@@ -72,6 +72,37 @@ describe('console server side (CSP, session, CSRF)', () => {
     await signIn(srv, postAdmin.client_id, postAdmin.client_secret);
   });
 
+  it('failed sign-ins are audited with the claimed id and the reason, never the secret', async () => {
+    const since = Date.now();
+    const wrongSecret = 'lk_' + 'W'.repeat(43);
+    await req(srv, 'POST', '/console/api/session', { body: { client_id: srv.admin.client_id, client_secret: wrongSecret } });
+    await req(srv, 'POST', '/console/api/session', { body: { client_id: 'claimed-nobody', client_secret: wrongSecret } });
+    const plain = await srv.createClient({ client_name: 'plain too', scope: 'a' });
+    await req(srv, 'POST', '/console/api/session', { body: { client_id: plain.client_id, client_secret: plain.client_secret } });
+    const elsewhere = await srv.createClient({ client_name: 'elsewhere too', scope: 'latchkey:admin', audience: ['https://api.example.com'] });
+    await req(srv, 'POST', '/console/api/session', { body: { client_id: elsewhere.client_id, client_secret: elsewhere.client_secret } });
+    const failed = (await srv.services.store.queryAudit({ since, limit: 100 })).filter((r) => r.action === 'console.signin_failed').reverse();
+    assert.deepEqual(
+      failed.map((r) => [r.actor, r.target, (r.after as { reason: string }).reason]),
+      [
+        [`console:${srv.admin.client_id}`, srv.admin.client_id, 'invalid_client'],
+        ['console:claimed-nobody', 'claimed-nobody', 'invalid_client'],
+        [`console:${plain.client_id}`, plain.client_id, 'not_admin'],
+        [`console:${elsewhere.client_id}`, elsewhere.client_id, 'token_not_admin'],
+      ],
+    );
+    const all = JSON.stringify(failed);
+    for (const secret of [wrongSecret, plain.client_secret, elsewhere.client_secret]) assert.ok(!all.includes(secret), 'no secret in the audit log');
+    assert.ok(failed.every((r) => typeof (r.after as { remote_address?: unknown }).remote_address === 'string'));
+    // Through the admin API's client filter, as the console's audit screen reads it.
+    const s = await signIn(srv);
+    const viaConsole = await req(srv, 'GET', `/console/api/admin/audit?client=claimed-nobody`, { headers: { cookie: s.cookie } });
+    assert.deepEqual(
+      viaConsole.json.records.map((r: { action: string }) => r.action),
+      ['console.signin_failed'],
+    );
+  });
+
   it('login CSRF: a cross-site sign-in is refused by Origin or Sec-Fetch-Site', async () => {
     const body = { client_id: srv.admin.client_id, client_secret: srv.admin.client_secret };
     for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
