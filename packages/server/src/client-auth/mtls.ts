@@ -10,14 +10,11 @@ import { peerTrusted, trustedPeers } from '../http/trusted-proxy.js';
 
 export { peerTrusted, trustedPeers };
 import { metadataContributors, methodEnabled } from '../protocol/metadata.js';
-import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
+import type { ClientCertificate, FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
 import { ClientKeyError, clientKeysFor } from './client-jwks.js';
 import { registerAuthenticator } from './index.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
-
-/** Certificates whose chain to a configured CA (`tlsCa`) was verified, by our TLS stack or by us. */
-const chainVerified = new WeakSet<X509Certificate>();
 
 /** RFC 8705 §3.1: base64url(SHA-256(DER certificate)), the `x5t#S256` confirmation value. */
 export function certificateThumbprint(cert: X509Certificate): string {
@@ -97,30 +94,30 @@ routeInstallers.push((app, s) => {
   if (!tlsListener && !headerName) return;
   const trusted = headerName ? trustedPeers(c.trustProxy) : undefined;
   const cas = loadCas(c.tlsCa);
-  const perSocket = new WeakMap<TLSSocket, X509Certificate | null>();
+  const perSocket = new WeakMap<TLSSocket, ClientCertificate | null>();
   app.decorateRequest('clientCertificate', undefined);
   app.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
     const socket = req.raw.socket as TLSSocket;
-    let cert: X509Certificate | undefined;
+    let cert: ClientCertificate | undefined;
     if (headerName && peerTrusted(trusted, socket.remoteAddress)) {
       const h = req.headers[headerName];
       if (typeof h === 'string') {
-        cert = parseCertificateHeader(h);
-        if (cert && cas.length > 0 && issuedByTrustedCa(cert, cas)) chainVerified.add(cert);
-        if (!cert) req.log.debug('unparsable client certificate header from trusted proxy ignored');
+        const parsed = parseCertificateHeader(h);
+        if (parsed) cert = { certificate: parsed, chainVerified: cas.length > 0 && issuedByTrustedCa(parsed, cas) };
+        else req.log.debug('unparsable client certificate header from trusted proxy ignored');
       }
     } else if (tlsListener && socket.encrypted) {
       let known = perSocket.get(socket);
       if (known === undefined) {
-        known = socket.getPeerX509Certificate() ?? null;
+        const peer = socket.getPeerX509Certificate();
         // socket.authorized: the chain verified against `ca` (tlsCa) — only meaningful when tlsCa is set,
         // otherwise Node would have used its public root store.
-        if (known && cas.length > 0 && socket.authorized) chainVerified.add(known);
+        known = peer ? { certificate: peer, chainVerified: cas.length > 0 && socket.authorized } : null;
         perSocket.set(socket, known);
       }
       cert = known ?? undefined;
     }
-    (req as unknown as { clientCertificate?: X509Certificate }).clientCertificate = cert;
+    (req as unknown as { clientCertificate?: ClientCertificate }).clientCertificate = cert;
     done();
   });
 });
@@ -312,7 +309,7 @@ export const mutualTls: ClientAuthenticator = {
     return req.clientCertificate !== undefined;
   },
   async authenticate(req: OAuthRequest, params: FormParams, ctx: AuthContext): Promise<AuthenticatedClient> {
-    const cert = req.clientCertificate!;
+    const { certificate: cert, chainVerified } = req.clientCertificate!;
     const clientId = params.get('client_id');
     if (clientId === undefined) throw invalidRequest('client_id is required with mutual TLS client authentication (RFC 8705 §2)');
     const c: CachedClient | undefined = ctx.clients.get(clientId);
@@ -320,7 +317,7 @@ export const mutualTls: ClientAuthenticator = {
     if (c.record.disabled) throw invalidClient('client disabled');
     const method = c.record.token_endpoint_auth_method;
     if (method === 'tls_client_auth') {
-      if (!chainVerified.has(cert)) throw invalidClient('client certificate not issued by a trusted CA (tlsCa)');
+      if (!chainVerified) throw invalidClient('client certificate not issued by a trusted CA (tlsCa)');
       if (!certificateMatches(cert, c.record.extra)) throw invalidClient('client certificate does not match the registered subject');
     } else if (method === 'self_signed_tls_client_auth') {
       let ok: boolean;

@@ -28,12 +28,8 @@ export interface HttpFeature {
   readonly plugin: FastifyPluginAsync;
 }
 
-/** Where a request's client certificate comes from (RFC 8705): the TLS socket or a trusted proxy's header. */
-export interface ClientCertificate {
-  readonly certificate: X509Certificate;
-  /** The chain was verified against the configured client CA (tlsCa) — required for tls_client_auth. */
-  readonly chainVerified: boolean;
-}
+/** Where a request's client certificate comes from (RFC 8705): defined in shared/ so OAuthRequest can carry it. */
+export type { ClientCertificate } from '../shared/oauth-request.js';
 
 export interface HttpServerOptions {
   readonly issuer: string;

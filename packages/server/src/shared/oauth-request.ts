@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { invalidRequest, OAuthError } from './errors.js';
+import { invalidRequest, OAuthError, toResponse, type OAuthResponse } from './errors.js';
 
 /** A framework-free view of an HTTP request: endpoints take this and return an OAuthResponse. */
 export interface OAuthRequest {
@@ -10,23 +10,23 @@ export interface OAuthRequest {
   rawBody: string | undefined;
   remoteAddress: string;
   /** The client's TLS certificate: from our own TLS listener or a trusted proxy's header (RFC 8705). */
-  clientCertificate?: X509Certificate | undefined;
+  clientCertificate?: ClientCertificate | undefined;
 }
 
-export interface OAuthResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
+/** Where a request's client certificate comes from (RFC 8705): the TLS socket or a trusted proxy's header. */
+export interface ClientCertificate {
+  readonly certificate: X509Certificate;
+  /** The chain was verified against the configured client CA (tlsCa) — required for tls_client_auth. */
+  readonly chainVerified: boolean;
 }
 
-export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+export type { OAuthResponse } from './errors.js';
+export { NO_STORE, jsonResponse, toResponse } from './errors.js';
 
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): OAuthResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) };
-}
-
+/** An OAuthError as its response (same as {@link toResponse}), with extra headers. */
 export function errorResponse(e: OAuthError, extraHeaders: Record<string, string> = {}): OAuthResponse {
-  return jsonResponse(e.status, e.toJSON(), { ...NO_STORE, ...(e.headers ?? {}), ...extraHeaders });
+  const r = toResponse(e);
+  return { ...r, headers: { ...r.headers, ...extraHeaders } };
 }
 
 export function header(req: OAuthRequest, name: string): string | undefined {

@@ -168,7 +168,7 @@ export async function senderConstraint(req: OAuthRequest, auth: AuthenticatedCli
   }
   if (extra.dpop_bound_access_tokens === true) throw invalidRequest('this client must send a DPoP proof (dpop_bound_access_tokens)');
   const cert = req.clientCertificate;
-  if (cert) return { cnf: { 'x5t#S256': auth.certificateThumbprint ?? certificateThumbprint(cert) }, tokenType: 'Bearer' };
+  if (cert) return { cnf: { 'x5t#S256': auth.certificateThumbprint ?? certificateThumbprint(cert.certificate) }, tokenType: 'Bearer' };
   if (extra.tls_client_certificate_bound_access_tokens === true) {
     throw invalidRequest('this client must present a TLS client certificate (tls_client_certificate_bound_access_tokens)');
   }
