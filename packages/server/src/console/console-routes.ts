@@ -55,7 +55,9 @@ const TYPES: Record<string, string> = {
 
 /** Where the built console lives: packages/console/dist (same relative path from src/ and dist/). */
 export function consoleDir(): string {
-  return process.env.LATCHKEY_CONSOLE_DIR ?? fileURLToPath(new URL('../../../console/dist/', import.meta.url));
+  // Installed package first (npm pack copies the built console to <package>/console/), then the workspace build.
+  const installed = fileURLToPath(new URL('../../console/', import.meta.url));
+  return process.env.LATCHKEY_CONSOLE_DIR ?? (existsSync(join(installed, 'index.html')) ? installed : fileURLToPath(new URL('../../../console/dist/', import.meta.url)));
 }
 
 function loadStatic(dir: string): Map<string, { body: Buffer; type: string }> {
