@@ -4,93 +4,90 @@ import { z } from 'zod';
 
 /**
  * Configuration: flags > environment (LATCHKEY_*) > config file (JSON) > defaults.
- * Validated once at start-up, defaults filled in, deep-frozen. Every setting is documented
- * in `settings` below, which also generates docs/configuration.md (`npm run docs:config`).
+ *
+ * `settings` below is the ONE list of settings: each entry carries its environment variable, its
+ * default, its zod type, its documentation line and (where `latchkey start` has one) its CLI flag.
+ * The zod schema, the environment reader, the defaults and docs/configuration.md
+ * (`npm run docs:config`, checked by test/config/config-doc.test.ts) are all derived from it.
+ * Validated once at start-up, defaults filled in, frozen.
+ *
+ * This module is also the only place in src that reads `process.env` (see `environmentActor`).
  */
-export const settings = {
-  port: { env: 'LATCHKEY_PORT', default: 8080, doc: 'TCP port of the HTTP listener.' },
-  host: { env: 'LATCHKEY_HOST', default: '127.0.0.1', doc: 'Address to listen on. Use 0.0.0.0 behind a load balancer.' },
-  issuer: { env: 'LATCHKEY_ISSUER', default: undefined, doc: 'Issuer identifier (RFC 8414). Must be https:// except on loopback hosts. Default: http://HOST:PORT.' },
-  dataDir: { env: 'LATCHKEY_DATA_DIR', default: './.latchkey', doc: 'Directory for the SQLite store and the key-encryption-key file.' },
-  db: { env: 'LATCHKEY_DB', default: undefined, doc: 'Store URL: sqlite:PATH or postgres://…  Default: sqlite:DATA_DIR/latchkey.db.' },
-  sqliteCacheMb: { env: 'LATCHKEY_SQLITE_CACHE_MB', default: 4, doc: 'SQLite page cache per process, in MiB (PRAGMA cache_size). Resident memory grows by up to this much as the cache fills, then stays flat. Raise it when many opaque tokens are live.' },
-  redis: { env: 'LATCHKEY_REDIS', default: undefined, doc: 'Redis URL for shared rate limits, single-use jti caches and change notifications (optional).' },
-  kek: { env: 'LATCHKEY_KEK', default: undefined, doc: 'Key-encryption key: 32 bytes as base64url/base64/hex. Default: generated into DATA_DIR/kek (mode 0600). All nodes sharing a database must share it.' },
-  logLevel: { env: 'LATCHKEY_LOG_LEVEL', default: 'info', doc: 'pino log level: fatal, error, warn, info, debug, trace, silent.' },
-  signingAlg: { env: 'LATCHKEY_SIGNING_ALG', default: 'ES256', doc: 'Algorithm of newly generated signing keys: ES256, EdDSA, RS256, PS256.' },
-  defaultAudience: { env: 'LATCHKEY_DEFAULT_AUDIENCE', default: undefined, doc: 'Audience of tokens for clients with an empty audience list and no resource parameter. Default: the issuer.' },
-  accessTokenTtl: { env: 'LATCHKEY_ACCESS_TOKEN_TTL', default: 3600, doc: 'Default access token lifetime in seconds (per-client access_token_ttl overrides).' },
-  maxAccessTokenTtl: { env: 'LATCHKEY_MAX_ACCESS_TOKEN_TTL', default: 86400, doc: 'Upper bound for any client access_token_ttl, in seconds.' },
-  keyRotationPeriod: { env: 'LATCHKEY_KEY_ROTATION_PERIOD', default: 0, doc: 'Automatic signing-key rotation period in seconds; 0 disables scheduled rotation.' },
-  keyPrePublish: { env: 'LATCHKEY_KEY_PREPUBLISH', default: 600, doc: 'Seconds a new signing key is published in the JWKS before it signs anything.' },
-  maintenanceInterval: { env: 'LATCHKEY_MAINTENANCE_INTERVAL', default: 60, doc: 'Seconds between background passes: scheduled key rotation check, clean-up of expired opaque tokens, revocations, single-use values, secrets and keys (one node per pass does the clean-up).' },
-  changePollInterval: { env: 'LATCHKEY_CHANGE_POLL_MS', default: 250, doc: 'How often (ms) a node polls the store change feed; bounds propagation delay of CLI/admin changes.' },
-  allowTokenEndpointAudience: { env: 'LATCHKEY_ALLOW_TOKEN_ENDPOINT_AUDIENCE', default: false, doc: 'Legacy: also accept the token endpoint URL as a client assertion aud (off: only the issuer, per draft-ietf-oauth-rfc7523bis).' },
-  rateLimitFailures: { env: 'LATCHKEY_RATE_LIMIT_FAILURES', default: 20, doc: 'Failed client authentications allowed per client id and per address per window before 429.' },
-  rateLimitWindow: { env: 'LATCHKEY_RATE_LIMIT_WINDOW', default: 60, doc: 'Window in seconds for the failed-authentication limits.' },
-  trustProxy: { env: 'LATCHKEY_TRUST_PROXY', default: undefined, doc: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For (and client-certificate header) are trusted.' },
-  workers: { env: 'LATCHKEY_WORKERS', default: 1, doc: 'Worker processes sharing the port (latchkey start --workers N; the CLI default is the number of CPUs).' },
-  storeOutageGrace: { env: 'LATCHKEY_STORE_OUTAGE_GRACE', default: 300, doc: 'Seconds a node keeps issuing JWTs for cached clients while the store is unreachable (client changes made meanwhile cannot reach it); after that, token requests get 503. 0 = refuse at once.' },
-  tlsCert: { env: 'LATCHKEY_TLS_CERT', default: undefined, doc: 'PEM file of the server certificate (chain): serve HTTPS. Enables mutual TLS client authentication (RFC 8705).' },
-  tlsKey: { env: 'LATCHKEY_TLS_KEY', default: undefined, doc: 'PEM file of the private key of tlsCert.' },
-  tlsCa: { env: 'LATCHKEY_TLS_CA', default: undefined, doc: 'PEM file of the CA certificate(s) that issue client certificates for tls_client_auth. Without it only self_signed_tls_client_auth is possible.' },
-  tlsClientCertHeader: { env: 'LATCHKEY_TLS_CLIENT_CERT_HEADER', default: undefined, doc: 'Header carrying the client certificate from a TLS-terminating proxy (RFC 9440 Client-Cert, or URL-encoded PEM as nginx $ssl_client_escaped_cert). Read only from the peers in trustProxy.' },
-  clockSkew: { env: 'LATCHKEY_CLOCK_SKEW', default: 30, doc: 'Seconds of clock difference tolerated on client assertion and DPoP proof times (exp, nbf, iat).' },
-  assertionMaxLifetime: { env: 'LATCHKEY_ASSERTION_MAX_LIFETIME', default: 3600, doc: 'Longest accepted client assertion lifetime (exp - now, and exp - iat) in seconds.' },
-  dpopProofMaxAge: { env: 'LATCHKEY_DPOP_PROOF_MAX_AGE', default: 60, doc: 'Oldest accepted DPoP proof (now - iat) in seconds, plus clockSkew (RFC 9449 §4.3).' },
-  dpopNonce: { env: 'LATCHKEY_DPOP_NONCE', default: false, doc: 'Require server-provided DPoP nonces at the token endpoint (RFC 9449 §8).' },
-  jwksFetchTimeout: { env: 'LATCHKEY_JWKS_FETCH_TIMEOUT_MS', default: 3000, doc: 'Timeout (ms) for fetching a client jwks_uri.' },
-  jwksMaxBytes: { env: 'LATCHKEY_JWKS_MAX_BYTES', default: 65536, doc: 'Largest accepted client jwks_uri document, in bytes.' },
-  jwksCacheTtl: { env: 'LATCHKEY_JWKS_CACHE_TTL', default: 300, doc: 'Seconds a fetched client JWKS is used before it is fetched again.' },
-  jwksRefreshCooldown: { env: 'LATCHKEY_JWKS_REFRESH_COOLDOWN', default: 30, doc: 'Minimum seconds between two fetches of one client jwks_uri (unknown kid, failures).' },
-} as const;
 
-const alg = z.enum(['ES256', 'EdDSA', 'RS256', 'PS256']);
 const intFromString = (min: number, max: number) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().int().min(min).max(max));
 const boolFromString = z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+const alg = z.enum(['ES256', 'EdDSA', 'RS256', 'PS256']);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+/** One row of the settings table. `default` is what applies when no layer sets the value. */
+export interface SettingSpec<T extends z.ZodType = z.ZodType> {
+  /** Environment variable. */
+  readonly env: `LATCHKEY_${string}`;
+  /** Value used when no flag, variable or config-file key sets it (absent: the setting stays unset). */
+  readonly default?: z.output<T>;
+  /** How an unset setting is filled in when that is derived from other settings (docs only). */
+  readonly derivedDefault?: string;
+  /** zod type; accepts the string form too (environment variables and flags are strings). */
+  readonly type: T;
+  /** One line for docs/configuration.md. */
+  readonly doc: string;
+  /** `latchkey start` flag, where there is one. */
+  readonly flag?: `--${string}`;
+}
+
+const setting = <T extends z.ZodType>(s: SettingSpec<T>): SettingSpec<T> => s;
+
+export const settings = {
+  port: setting({ env: 'LATCHKEY_PORT', flag: '--port', default: 8080, type: intFromString(0, 65535), doc: 'TCP port of the HTTP listener. 0 (any free port) needs an explicit issuer.' }),
+  host: setting({ env: 'LATCHKEY_HOST', flag: '--host', default: '127.0.0.1', type: z.string().min(1), doc: 'Address to listen on. Use 0.0.0.0 behind a load balancer or in a container; a non-loopback host needs an explicit issuer.' }),
+  issuer: setting({ env: 'LATCHKEY_ISSUER', flag: '--issuer', derivedDefault: 'http://HOST:PORT (https with tlsCert), loopback hosts only', type: z.string().url().optional(), doc: 'Issuer identifier (RFC 8414): the URL clients use to reach this server. Must be https:// except on loopback hosts. Required when host is not a loopback address or port is 0.' }),
+  dataDir: setting({ env: 'LATCHKEY_DATA_DIR', flag: '--data-dir', default: './.latchkey', type: z.string().min(1), doc: 'Directory for the SQLite store and the key-encryption-key file.' }),
+  db: setting({ env: 'LATCHKEY_DB', flag: '--db', derivedDefault: 'sqlite:DATA_DIR/latchkey.db', type: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite: or postgres://').optional(), doc: 'Store URL: sqlite:PATH or postgres://…' }),
+  sqliteCacheMb: setting({ env: 'LATCHKEY_SQLITE_CACHE_MB', default: 4, type: intFromString(1, 65_536), doc: 'SQLite page cache per process, in MiB (PRAGMA cache_size). Resident memory grows by up to this much as the cache fills, then stays flat. Raise it when many opaque tokens are live.' }),
+  redis: setting({ env: 'LATCHKEY_REDIS', flag: '--redis', type: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(), doc: 'Redis URL for shared rate limits, single-use jti caches and change notifications (optional).' }),
+  kek: setting({ env: 'LATCHKEY_KEK', derivedDefault: 'generated into DATA_DIR/kek (mode 0600)', type: z.string().optional(), doc: 'Key-encryption key: 32 bytes as base64url/base64/hex. All nodes sharing a database must share it.' }),
+  logLevel: setting({ env: 'LATCHKEY_LOG_LEVEL', flag: '--log-level', default: 'info', type: logLevel, doc: 'pino log level: fatal, error, warn, info, debug, trace, silent.' }),
+  signingAlg: setting({ env: 'LATCHKEY_SIGNING_ALG', default: 'ES256', type: alg, doc: 'Algorithm of newly generated signing keys: ES256, EdDSA, RS256, PS256.' }),
+  defaultAudience: setting({ env: 'LATCHKEY_DEFAULT_AUDIENCE', derivedDefault: 'the issuer', type: z.string().url().optional(), doc: 'Audience of tokens for clients with an empty audience list and no resource parameter.' }),
+  accessTokenTtl: setting({ env: 'LATCHKEY_ACCESS_TOKEN_TTL', default: 3600, type: intFromString(1, 31_536_000), doc: 'Default access token lifetime in seconds (per-client access_token_ttl overrides). At most maxAccessTokenTtl.' }),
+  maxAccessTokenTtl: setting({ env: 'LATCHKEY_MAX_ACCESS_TOKEN_TTL', default: 86400, type: intFromString(1, 31_536_000), doc: 'Upper bound for any client access_token_ttl, in seconds.' }),
+  keyRotationPeriod: setting({ env: 'LATCHKEY_KEY_ROTATION_PERIOD', default: 0, type: intFromString(0, 31_536_000), doc: 'Automatic signing-key rotation period in seconds; 0 disables scheduled rotation.' }),
+  keyPrePublish: setting({ env: 'LATCHKEY_KEY_PREPUBLISH', default: 600, type: intFromString(0, 31_536_000), doc: 'Seconds a new signing key is published in the JWKS before it signs anything.' }),
+  maintenanceInterval: setting({ env: 'LATCHKEY_MAINTENANCE_INTERVAL', default: 60, type: intFromString(1, 86_400), doc: 'Seconds between background passes: scheduled key rotation check, clean-up of expired opaque tokens, revocations, single-use values, secrets and keys (one node per pass does the clean-up).' }),
+  changePollInterval: setting({ env: 'LATCHKEY_CHANGE_POLL_MS', default: 250, type: intFromString(10, 60_000), doc: 'How often (ms) a node polls the store change feed; bounds propagation delay of CLI/admin changes.' }),
+  allowTokenEndpointAudience: setting({ env: 'LATCHKEY_ALLOW_TOKEN_ENDPOINT_AUDIENCE', default: false, type: boolFromString, doc: 'Legacy: also accept the token endpoint URL as a client assertion aud (off: only the issuer, per draft-ietf-oauth-rfc7523bis).' }),
+  rateLimitFailures: setting({ env: 'LATCHKEY_RATE_LIMIT_FAILURES', default: 20, type: intFromString(1, 1_000_000), doc: 'Failed client authentications allowed per client id and per address per window before 429.' }),
+  rateLimitWindow: setting({ env: 'LATCHKEY_RATE_LIMIT_WINDOW', default: 60, type: intFromString(1, 86_400), doc: 'Window in seconds for the failed-authentication limits.' }),
+  trustProxy: setting({ env: 'LATCHKEY_TRUST_PROXY', type: z.string().optional(), doc: 'Comma-separated proxy addresses/CIDRs whose X-Forwarded-For (and client-certificate header) are trusted.' }),
+  workers: setting({ env: 'LATCHKEY_WORKERS', flag: '--workers', default: 1, derivedDefault: '`latchkey start`: the number of CPUs', type: intFromString(1, 256), doc: 'Worker processes sharing the port.' }),
+  storeOutageGrace: setting({ env: 'LATCHKEY_STORE_OUTAGE_GRACE', default: 300, type: intFromString(0, 86_400), doc: 'Seconds a node keeps issuing JWTs for cached clients while the store is unreachable (client changes made meanwhile cannot reach it); after that, token requests get 503. 0 = refuse at once.' }),
+  tlsCert: setting({ env: 'LATCHKEY_TLS_CERT', flag: '--tls-cert', type: z.string().min(1).optional(), doc: 'PEM file of the server certificate (chain): serve HTTPS. Enables mutual TLS client authentication (RFC 8705). Needs tlsKey.' }),
+  tlsKey: setting({ env: 'LATCHKEY_TLS_KEY', flag: '--tls-key', type: z.string().min(1).optional(), doc: 'PEM file of the private key of tlsCert.' }),
+  tlsCa: setting({ env: 'LATCHKEY_TLS_CA', flag: '--tls-ca', type: z.string().min(1).optional(), doc: 'PEM file of the CA certificate(s) that issue client certificates for tls_client_auth. Without it only self_signed_tls_client_auth is possible.' }),
+  tlsClientCertHeader: setting({ env: 'LATCHKEY_TLS_CLIENT_CERT_HEADER', type: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(), doc: 'Header carrying the client certificate from a TLS-terminating proxy (RFC 9440 Client-Cert, or URL-encoded PEM as nginx $ssl_client_escaped_cert). Read only from the peers in trustProxy.' }),
+  clockSkew: setting({ env: 'LATCHKEY_CLOCK_SKEW', default: 30, type: intFromString(0, 600), doc: 'Seconds of clock difference tolerated on client assertion and DPoP proof times (exp, nbf, iat).' }),
+  assertionMaxLifetime: setting({ env: 'LATCHKEY_ASSERTION_MAX_LIFETIME', default: 3600, type: intFromString(1, 86_400), doc: 'Longest accepted client assertion lifetime (exp - now, and exp - iat) in seconds.' }),
+  dpopProofMaxAge: setting({ env: 'LATCHKEY_DPOP_PROOF_MAX_AGE', default: 60, type: intFromString(1, 3600), doc: 'Oldest accepted DPoP proof (now - iat) in seconds, plus clockSkew (RFC 9449 §4.3).' }),
+  dpopNonce: setting({ env: 'LATCHKEY_DPOP_NONCE', default: false, type: boolFromString, doc: 'Require server-provided DPoP nonces at the token endpoint (RFC 9449 §8).' }),
+  jwksFetchTimeout: setting({ env: 'LATCHKEY_JWKS_FETCH_TIMEOUT_MS', default: 3000, type: intFromString(100, 60_000), doc: 'Timeout (ms) for fetching a client jwks_uri.' }),
+  jwksMaxBytes: setting({ env: 'LATCHKEY_JWKS_MAX_BYTES', default: 65536, type: intFromString(1024, 10_485_760), doc: 'Largest accepted client jwks_uri document, in bytes.' }),
+  jwksCacheTtl: setting({ env: 'LATCHKEY_JWKS_CACHE_TTL', default: 300, type: intFromString(1, 86_400), doc: 'Seconds a fetched client JWKS is used before it is fetched again.' }),
+  jwksRefreshCooldown: setting({ env: 'LATCHKEY_JWKS_REFRESH_COOLDOWN', default: 30, type: intFromString(0, 3600), doc: 'Minimum seconds between two fetches of one client jwks_uri (unknown kid, failures).' }),
+  consoleDir: setting({ env: 'LATCHKEY_CONSOLE_DIR', derivedDefault: 'the console built into the package', type: z.string().min(1).optional(), doc: 'Directory of a built web console (index.html, assets/) to serve at / instead of the bundled one.' }),
+} as const;
+
+export type SettingName = keyof typeof settings;
+
+/** Environment variable naming a JSON config file (the `--config FILE` flag wins over it). */
+export const CONFIG_FILE_ENV = 'LATCHKEY_CONFIG';
+
+type Shape = { [K in SettingName]: (typeof settings)[K]['type'] };
 export const configSchema = z
-  .object({
-    port: intFromString(0, 65535),
-    host: z.string().min(1),
-    issuer: z.string().url().optional(),
-    dataDir: z.string().min(1),
-    db: z.string().regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'must start with sqlite: or postgres://').optional(),
-    sqliteCacheMb: intFromString(1, 65_536),
-    redis: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-    kek: z.string().optional(),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    signingAlg: alg,
-    defaultAudience: z.string().url().optional(),
-    accessTokenTtl: intFromString(1, 31_536_000),
-    maxAccessTokenTtl: intFromString(1, 31_536_000),
-    keyRotationPeriod: intFromString(0, 31_536_000),
-    keyPrePublish: intFromString(0, 31_536_000),
-    maintenanceInterval: intFromString(1, 86_400),
-    changePollInterval: intFromString(10, 60_000),
-    allowTokenEndpointAudience: boolFromString,
-    rateLimitFailures: intFromString(1, 1_000_000),
-    rateLimitWindow: intFromString(1, 86_400),
-    trustProxy: z.string().optional(),
-    workers: intFromString(1, 256),
-    storeOutageGrace: intFromString(0, 86_400),
-    tlsCert: z.string().min(1).optional(),
-    tlsKey: z.string().min(1).optional(),
-    tlsCa: z.string().min(1).optional(),
-    tlsClientCertHeader: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').optional(),
-    clockSkew: intFromString(0, 600),
-    assertionMaxLifetime: intFromString(1, 86_400),
-    dpopProofMaxAge: intFromString(1, 3600),
-    dpopNonce: boolFromString,
-    jwksFetchTimeout: intFromString(100, 60_000),
-    jwksMaxBytes: intFromString(1024, 10_485_760),
-    jwksCacheTtl: intFromString(1, 86_400),
-    jwksRefreshCooldown: intFromString(0, 3600),
-  })
+  .object(Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.type])) as Shape)
   .strict();
 
-export type ConfigInput = Partial<{ [K in keyof typeof settings]: unknown }>;
+export type ConfigInput = Partial<{ [K in SettingName]: unknown }>;
 export type Config = Readonly<z.infer<typeof configSchema> & { issuer: string; db: string; defaultAudience: string }>;
 
 export class ConfigError extends Error {
@@ -100,9 +97,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** How a setting is named in messages: `"port" (LATCHKEY_PORT / --port)`. */
+export function describeSetting(name: string): string {
+  const s = (settings as Record<string, SettingSpec>)[name];
+  if (!s) return `"${name}"`;
+  return `"${name}" (${s.env}${s.flag ? ` / ${s.flag}` : ''})`;
+}
+
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK.test(hostname);
+}
+
+/** A listen address (bare IPv6 allowed) that only this machine can reach. */
+function isLoopbackListenHost(host: string): boolean {
+  return host === '::1' || isLoopbackHost(host);
 }
 
 /** RFC 8414 §2: the issuer is an https URL with no query or fragment; plain http only on loopback (development). */
@@ -121,38 +130,63 @@ export function validateIssuer(issuer: string): string {
   return u.pathname === '/' ? u.origin : u.origin + u.pathname.replace(/\/$/, '');
 }
 
-/** Merge the layers, validate, fill defaults, freeze. Throws ConfigError naming the bad setting. */
-export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env, configFile?: string): Config {
-  let file: Record<string, unknown> = {};
-  const path = configFile ?? env.LATCHKEY_CONFIG;
-  if (path) {
-    try {
-      file = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new ConfigError(`config file ${path}: ${(e as Error).message}`);
-    }
-    if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(`config file ${path}: must be a JSON object`);
+/**
+ * The issuer when none is configured: only derivable for a loopback listener on a fixed port.
+ * - A non-loopback host (0.0.0.0 in a container, a LAN address) is reached under a name this
+ *   process cannot know, so it must be configured (SPEC: refuse to start otherwise).
+ * - Port 0 binds a free port at listen time; an issuer `…:0` would be wrong in every token.
+ *   NOTE for the start-up code (H4 / issue #17 item 3): config refuses this case. If `start` learns to
+ *   fill the issuer from the bound port, it should pass that issuer explicitly, not relax this rule.
+ */
+function defaultIssuer(c: { host: string; port: number; tlsCert?: string | undefined }): string {
+  const issuerName = describeSetting('issuer');
+  if (!isLoopbackListenHost(c.host)) {
+    throw new ConfigError(`invalid setting ${issuerName}: required because host ${c.host} is not a loopback address (set the public https:// URL clients use to reach this server)`);
   }
+  if (c.port === 0) {
+    throw new ConfigError(`invalid setting ${issuerName}: required with port 0 (the port is chosen at listen time, so it cannot be part of a default issuer)`);
+  }
+  return `${c.tlsCert ? 'https' : 'http'}://${c.host.includes(':') && !c.host.startsWith('[') ? `[${c.host}]` : c.host}:${c.port}`;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let file: unknown;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`config file ${path}: ${(e as Error).message}`);
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file)) throw new ConfigError(`config file ${path}: must be a JSON object`);
+  const obj = file as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!Object.hasOwn(settings, key)) throw new ConfigError(`config file ${path}: unknown setting "${key}"`);
+  }
+  return obj;
+}
+
+/**
+ * Merge the layers, validate, fill defaults, freeze. Throws ConfigError naming the bad setting.
+ * `defaults` replaces table defaults for one caller (e.g. `latchkey start`: workers = CPU count); it is
+ * still the lowest layer, so the config file, the environment and flags all win over it.
+ */
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env, configFile?: string, defaults: ConfigInput = {}): Config {
+  const path = configFile ?? env[CONFIG_FILE_ENV];
+  const file = path ? readConfigFile(path) : {};
   const merged: Record<string, unknown> = {};
-  for (const [key, s] of Object.entries(settings)) {
-    const fromFlag = (flags as Record<string, unknown>)[key];
+  for (const [key, s] of Object.entries(settings) as [SettingName, SettingSpec][]) {
     const fromEnv = env[s.env];
-    const fromFile = file[key];
-    const v = fromFlag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ?? fromFile ?? s.default;
+    const v = flags[key] ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined) ?? file[key] ?? defaults[key] ?? s.default;
     if (v !== undefined) merged[key] = v;
-  }
-  for (const key of Object.keys(file)) {
-    if (!(key in settings)) throw new ConfigError(`config file ${path}: unknown setting "${key}"`);
   }
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? '?');
-    const envName = (settings as Record<string, { env: string }>)[name]?.env;
+    const envName = (settings as Record<string, SettingSpec>)[name]?.env;
     throw new ConfigError(`invalid setting "${name}"${envName ? ` (${envName})` : ''}: ${issue.message}`);
   }
   const c = parsed.data;
-  const issuer = validateIssuer(c.issuer ?? `${c.tlsCert ? 'https' : 'http'}://${c.host.includes(':') ? `[${c.host}]` : c.host === '0.0.0.0' ? '127.0.0.1' : c.host}:${c.port}`);
+  const issuer = validateIssuer(c.issuer ?? defaultIssuer(c));
   if (c.maxAccessTokenTtl < c.accessTokenTtl) throw new ConfigError('invalid setting "accessTokenTtl": exceeds maxAccessTokenTtl');
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('invalid setting "tlsKey": tlsCert and tlsKey go together');
   if (c.tlsCa && !c.tlsCert && !c.tlsClientCertHeader) throw new ConfigError('invalid setting "tlsCa": needs a TLS listener (tlsCert, tlsKey) or tlsClientCertHeader');
@@ -165,4 +199,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     db: c.db ?? `sqlite:${join(dataDir, 'latchkey.db')}`,
     defaultAudience: c.defaultAudience ?? issuer,
   });
+}
+
+/** Who runs a CLI command, for audit entries: `cli:<login name>` from USER / LOGNAME. */
+export function environmentActor(env: NodeJS.ProcessEnv = process.env): string {
+  return `cli:${env.USER || env.LOGNAME || 'unknown'}`;
 }

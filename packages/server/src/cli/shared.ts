@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Config, type ConfigInput } from '../config.js';
+import { ConfigError, environmentActor, loadConfig, type Config, type ConfigInput } from '../config.js';
 import { createLogger } from '../app.js';
 import { closeServices, openServices, type Services } from '../services.js';
 import { OAuthError } from '../shared/errors.js';
@@ -20,8 +20,9 @@ export function withStoreOptions(cmd: Command): Command {
     .option('--json', 'machine-readable JSON output');
 }
 
-export function configFrom(opts: StoreOptions, extra: ConfigInput = {}): Config {
-  return loadConfig({ dataDir: opts.dataDir, db: opts.db, ...extra }, process.env, opts.config);
+/** `defaults` is the lowest layer (below the config file): per-command defaults such as start's worker count. */
+export function configFrom(opts: StoreOptions, extra: ConfigInput = {}, defaults: ConfigInput = {}): Config {
+  return loadConfig({ dataDir: opts.dataDir, db: opts.db, ...extra }, undefined, opts.config, defaults);
 }
 
 /** Opens the store for a one-shot command and always closes it. */
@@ -72,4 +73,4 @@ export function fail(e: unknown, json?: boolean): never {
   process.exit(code);
 }
 
-export const actor = () => `cli:${process.env.USER || process.env.LOGNAME || 'unknown'}`;
+export const actor = (): string => environmentActor();

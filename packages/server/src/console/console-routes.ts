@@ -54,10 +54,10 @@ const TYPES: Record<string, string> = {
 };
 
 /** Where the built console lives: packages/console/dist (same relative path from src/ and dist/). */
-export function consoleDir(): string {
+export function consoleDir(configured?: string): string {
   // Installed package first (npm pack copies the built console to <package>/console/), then the workspace build.
   const installed = fileURLToPath(new URL('../../console/', import.meta.url));
-  return process.env.LATCHKEY_CONSOLE_DIR ?? (existsSync(join(installed, 'index.html')) ? installed : fileURLToPath(new URL('../../../console/dist/', import.meta.url)));
+  return configured ?? (existsSync(join(installed, 'index.html')) ? installed : fileURLToPath(new URL('../../../console/dist/', import.meta.url)));
 }
 
 function loadStatic(dir: string): Map<string, { body: Buffer; type: string }> {
@@ -103,7 +103,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
   const secure = s.config.issuer.startsWith('https:');
   const cookieName = secure ? '__Host-lk_console' : 'lk_console';
   const issuerOrigin = new URL(s.config.issuer).origin;
-  let files = loadStatic(consoleDir());
+  let files = loadStatic(consoleDir(s.config.consoleDir));
 
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
@@ -134,7 +134,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
 
   // ---- static files ----
   const serve = (path: string) => (_req: FastifyRequest, reply: FastifyReply) => {
-    if (files.size === 0) files = loadStatic(consoleDir());
+    if (files.size === 0) files = loadStatic(consoleDir(s.config.consoleDir));
     const f = files.get(path);
     if (!f) {
       if (path === '/') {

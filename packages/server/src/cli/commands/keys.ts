@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { fail, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
+import { actor, fail, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
 import type { SigningAlg } from '../../tokens/jws.js';
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -35,7 +35,7 @@ export function keysCommand(): Command {
     try {
       const k = await withServices(o, async (s) => {
         const rec = await s.keyring.rotate({ alg: o.alg, prePublishSeconds: o.prepublish });
-        await s.store.addAudit({ at: Date.now(), actor: `cli:${process.env.USER ?? 'unknown'}`, action: 'key.rotate', target: rec.kid, before: null, after: { kid: rec.kid, alg: rec.alg, activate_at: rec.activate_at } });
+        await s.store.addAudit({ at: Date.now(), actor: actor(), action: 'key.rotate', target: rec.kid, before: null, after: { kid: rec.kid, alg: rec.alg, activate_at: rec.activate_at } });
         return { kid: rec.kid, alg: rec.alg, publish_at: iso(rec.publish_at), activate_at: iso(rec.activate_at) };
       });
       print(o, k, () => `new key ${k.kid} (${k.alg}) published now, signs from ${k.activate_at}`);

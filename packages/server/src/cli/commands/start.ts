@@ -71,8 +71,8 @@ export function startCommand(): Command {
         tlsCert: o.tlsCert,
         tlsKey: o.tlsKey,
         tlsCa: o.tlsCa,
-        workers: o.workers ?? (isWorker() ? 1 : availableParallelism()),
-      });
+        workers: o.workers,
+      }, { workers: isWorker() ? 1 : availableParallelism() }); // CPU count is only the default: the config file's "workers" wins over it
       if (config.workers > 1 && !isWorker()) {
         await startPrimary(config);
         return;
