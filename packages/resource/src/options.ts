@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import type { ClientAuthentication } from '@latchkey/client';
 import { SUPPORTED_ALGORITHMS, isSupportedAlgorithm, type JwsAlgorithm } from './algorithms.js';
 import type { DiscoveryMode } from './discovery.js';
@@ -59,6 +60,13 @@ export interface ResourceServerOptions {
    * header from client requests. Used for RFC 8705 `x5t#S256` binding.
    */
   trustedCertificateHeader?: string;
+  /**
+   * Addresses (IPv4/IPv6, or CIDR ranges like `10.0.0.0/8`) of the proxies allowed to set
+   * `trustedCertificateHeader`: the header is read only on requests whose peer address
+   * (`ProtectedResourceRequest.remoteAddress`, the TCP peer in the node adapters) is one of them.
+   * Default: any peer — then no client may be able to reach the API except through the proxy.
+   */
+  trustedProxies?: readonly string[];
   /** `fetch` used for discovery, JWKS and introspection. Default: global `fetch`. */
   fetch?: FetchLike;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
@@ -137,6 +145,7 @@ export interface NormalizedOptions {
   dpop: { required: boolean; algorithms: ReadonlySet<string>; algsChallenge: string; maxAge: number; replayStore: ReplayStore | undefined } | undefined;
   publicOrigin: string | undefined;
   trustedCertificateHeader: string | undefined;
+  trustedProxies: BlockList | undefined;
   fetch: FetchLike;
   clock: () => number;
   onError: ((error: ResourceError) => void) | undefined;
@@ -179,6 +188,20 @@ function algorithmList(path: string, value: unknown, fallback: readonly JwsAlgor
     }
   }
   return [...new Set(value as JwsAlgorithm[])];
+}
+
+function addProxy(list: BlockList, entry: unknown, path: string): void {
+  const bad = () => new ResourceConfigError(path, 'must be an IP address or a CIDR range such as 10.0.0.0/8');
+  if (typeof entry !== 'string') throw bad();
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) throw bad();
+  const type = version === 4 ? 'ipv4' : 'ipv6';
+  if (slash === -1) return list.addAddress(address, type);
+  const prefix = entry.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > (version === 4 ? 32 : 128)) throw bad();
+  list.addSubnet(address, Number(prefix), type);
 }
 
 /** RFC 7515 §4.1.9: media type names are case-insensitive and the "application/" prefix may be omitted. */
@@ -279,6 +302,13 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
   if (o.trustedCertificateHeader !== undefined && (typeof o.trustedCertificateHeader !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.trustedCertificateHeader))) {
     throw new ResourceConfigError('trustedCertificateHeader', 'must be a header name');
   }
+  let trustedProxies: BlockList | undefined;
+  if (o.trustedProxies !== undefined) {
+    if (o.trustedCertificateHeader === undefined) throw new ResourceConfigError('trustedProxies', 'only meaningful with trustedCertificateHeader');
+    if (!Array.isArray(o.trustedProxies)) throw new ResourceConfigError('trustedProxies', 'must be an array of IP addresses or CIDR ranges');
+    trustedProxies = new BlockList();
+    (o.trustedProxies as unknown[]).forEach((entry, i) => addProxy(trustedProxies!, entry, `trustedProxies[${i}]`));
+  }
   if (o.fetch !== undefined && typeof o.fetch !== 'function') throw new ResourceConfigError('fetch', 'must be a function');
   if (o.clock !== undefined && typeof o.clock !== 'function') throw new ResourceConfigError('clock', 'must be a function');
   if (o.onError !== undefined && typeof o.onError !== 'function') throw new ResourceConfigError('onError', 'must be a function');
@@ -306,6 +336,7 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
     dpop,
     publicOrigin,
     trustedCertificateHeader: o.trustedCertificateHeader?.toLowerCase(),
+    trustedProxies,
     fetch: o.fetch ?? ((input: string | URL, init?: RequestInit) => globalThis.fetch(input, init)),
     clock: o.clock ?? Date.now,
     onError: o.onError,

@@ -1,4 +1,5 @@
 import * as nodeCrypto from 'node:crypto';
+import { isIP } from 'node:net';
 import type { JwsAlgorithm, Verifier } from './algorithms.js';
 import { discover, type AuthorizationServerMetadata } from './discovery.js';
 import { MemoryReplayStore, normalizeHtu, verifyDpopProof, type DpopCheckOptions } from './dpop.js';
@@ -65,7 +66,13 @@ export interface ProtectedResourceRequest {
   /** Absolute URL, or the path+query when `publicOrigin` is configured. */
   url: string;
   headers: HeaderSource;
+  /**
+   * The TLS client certificate (RFC 8705), or a function returning it (called only for a
+   * certificate-bound token). When it yields nothing, `trustedCertificateHeader` is read.
+   */
   clientCertificate?: CertificateInput | (() => CertificateInput | undefined);
+  /** The TCP peer's address, checked against `trustedProxies` before `trustedCertificateHeader` is read. */
+  remoteAddress?: string | undefined;
 }
 
 /** What to send back for a rejected request. */
@@ -598,7 +605,7 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
       // RFC 6750 §2.1: "Bearer" 1*SP b64token — exactly one token; its characters are checked in #verify.
       if (token === '') throw new ResourceError('ERR_INVALID_REQUEST', 'malformed credentials');
       const dpop = scheme === 'DPoP' ? readHeader(request.headers, 'dpop') : undefined;
-      const clientCertificate = request.clientCertificate ?? this.#forwardedCertificate(request.headers);
+      const clientCertificate = this.#certificateSource(request);
       const auth = await this.#verify(token, { scheme, dpopProof: dpop, method: request.method, url: request.url, clientCertificate }, true);
       assertScopes(auth.scopes, requirement);
       return { ok: true, auth };
@@ -616,11 +623,26 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     }
   }
 
-  #forwardedCertificate(headers: HeaderSource): (() => CertificateInput | undefined) | undefined {
+  /**
+   * The one certificate source order of every adapter: the TLS socket's certificate, then
+   * `trustedCertificateHeader` when configured and the peer is one of `trustedProxies` (any peer
+   * when that list is not set). Read lazily: only certificate-bound tokens look.
+   */
+  #certificateSource(request: ProtectedResourceRequest): CertificateInput | (() => CertificateInput | undefined) | undefined {
+    const tls = request.clientCertificate;
     const name = this.#o.trustedCertificateHeader;
-    if (name === undefined) return undefined;
+    if (name === undefined) return tls;
     return () => {
-      const v = readHeader(headers, name);
+      const fromTls = typeof tls === 'function' ? tls() : tls;
+      if (fromTls !== undefined) return fromTls;
+      const proxies = this.#o.trustedProxies;
+      if (proxies !== undefined) {
+        const peer = request.remoteAddress;
+        const version = typeof peer === 'string' ? isIP(peer) : 0;
+        if (version === 0 || !proxies.check(peer!, version === 4 ? 'ipv4' : 'ipv6')) return undefined;
+      }
+      // Several header lines (or a comma-joined value) are not one certificate: none.
+      const v = readHeader(request.headers, name);
       return typeof v === 'string' ? parseForwardedCertificate(v) : undefined;
     };
   }

@@ -54,6 +54,7 @@ export const latchkeyFastify: FastifyPluginAsync<LatchkeyFastifyOptions> = async
         url: `${request.protocol}://${host}${request.url}`,
         headers: nodeHeaders(request.raw),
         clientCertificate: nodeClientCertificate(request.raw),
+        remoteAddress: request.raw.socket?.remoteAddress,
       },
       config?.scopes === undefined ? defaultScopes : toRequirement(config.scopes),
     );

@@ -7,6 +7,12 @@ export interface FetchAdapterOptions {
   scopes?: ScopeInput;
   /** Supplies the TLS client certificate when your runtime exposes one (RFC 8705). */
   clientCertificate?: (request: Request) => CertificateInput | undefined;
+  /**
+   * The TCP peer's address, when your runtime exposes it (Bun `server.requestIP(req)`, Deno
+   * `info.remoteAddr`, Hono `getConnInfo(c)`). Needed with the `trustedProxies` option: without it
+   * `trustedCertificateHeader` is not read.
+   */
+  remoteAddress?: (request: Request) => string | undefined;
 }
 
 /** Turns an {@link ErrorResponse} into a fetch `Response`. */
@@ -25,7 +31,8 @@ export function toFetchResponse(response: ErrorResponse): Response {
  * or `{ ok: false, response }` with the RFC 6750 §3 error ready to return.
  * The DPoP `htu` is checked against `request.url` (or `publicOrigin`); a runtime
  * behind a proxy that rewrites the URL needs `publicOrigin`. mTLS binding needs
- * the `clientCertificate` option: fetch `Request`s carry no TLS information.
+ * the `clientCertificate` option (fetch `Request`s carry no TLS information), or a proxy's
+ * `trustedCertificateHeader` (with `remoteAddress` when `trustedProxies` is set).
  *
  * @example
  * // Hono
@@ -48,6 +55,7 @@ export async function authenticateRequest<C extends AccessTokenClaims = AccessTo
       url: request.url,
       headers: request.headers,
       ...(getCert ? { clientCertificate: () => getCert(request) } : {}),
+      ...(options.remoteAddress ? { remoteAddress: options.remoteAddress(request) } : {}),
     },
     options.scopes,
   );

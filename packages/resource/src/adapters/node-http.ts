@@ -71,6 +71,7 @@ export function fromNodeRequest(req: IncomingMessage, options: { trustProxy?: bo
     url: nodeRequestUrl(req, options.trustProxy, options.path),
     headers: nodeHeaders(req),
     clientCertificate: nodeClientCertificate(req),
+    remoteAddress: req.socket?.remoteAddress,
   };
 }
 
