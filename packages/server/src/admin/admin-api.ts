@@ -21,11 +21,9 @@ export const CONSOLE_MARK = randomBytes(16).toString('base64url');
 
 /** A 400 naming the offending field: `{error, error_description: "<field>: <message>", field}`. */
 export class FieldError extends OAuthError {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super('invalid_request', `${field}: ${message}`);
+  declare readonly field: string;
+  constructor(field: string, message: string) {
+    super('invalid_request', `${field}: ${message}`, { field });
   }
 }
 

@@ -44,8 +44,9 @@ export function publicClient(r: ClientRecord, secrets: ClientSecretRecord[] = []
 }
 
 export class ValidationError extends OAuthError {
-  constructor(readonly field: string, message: string) {
-    super('invalid_client_metadata', `${field}: ${message}`);
+  declare readonly field: string;
+  constructor(field: string, message: string) {
+    super('invalid_client_metadata', `${field}: ${message}`, { field });
   }
 }
 
