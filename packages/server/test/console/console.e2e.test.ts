@@ -5,7 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
@@ -46,6 +48,9 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
 
   let clientId = '';
   let firstSecret = '';
+  let secondSecret = '';
+  const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+  const bodyText = () => page.evaluate(() => document.body.innerText);
 
   it('sign-in: wrong secret is refused; the admin client signs in; the session cookie is HttpOnly + SameSite=Strict', async () => {
     await page.goto(srv.url + '/');
@@ -127,17 +132,50 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
   it('"try it": pastes the copied secret, gets a token, shows request, response, decoded token and a protected API call', async () => {
     await page.goto(srv.url + `/#/try/${encodeURIComponent(clientId)}`);
     await page.getByTestId('try-client').locator(`option[value="${clientId}"]`).waitFor({ state: 'attached' });
-    await page.getByTestId('try-secret').fill(await page.evaluate(() => navigator.clipboard.readText()));
+    await page.getByTestId('try-secret').fill(await clipboard());
     await page.getByTestId('try-run').click();
     await page.getByTestId('try-api-response').waitFor();
+    const basicCredentials = Buffer.from(`${clientId}:${firstSecret}`).toString('base64');
+    // Masked by default: neither the secret, nor the Basic credentials, nor the access token are on screen.
     const request = await page.getByTestId('try-request').innerText();
     assert.match(request, /^POST \/oauth2\/token HTTP\/1\.1\n/);
     assert.match(request, /Content-Type: application\/x-www-form-urlencoded/);
-    assert.ok(request.includes('Authorization: Basic ' + Buffer.from(`${clientId}:${firstSecret}`).toString('base64')));
+    assert.ok(request.includes('Authorization: Basic ••••••••'), request);
     assert.match(request, /\n\ngrant_type=client_credentials$/);
     const response = await page.getByTestId('try-response').innerText();
     assert.match(response, /^HTTP\/1\.1 200 OK\n/);
     assert.match(response, /cache-control: no-store/);
+    assert.match(response, /"access_token": "••••••••"/);
+    assert.match(await page.getByTestId('try-api-request').innerText(), /Authorization: Bearer ••••••••$/);
+    const maskedPage = await bodyText();
+    for (const secretish of [firstSecret, basicCredentials, encodeURIComponent(firstSecret)]) assert.ok(!maskedPage.includes(secretish), 'nothing secret on screen');
+    assert.doesNotMatch(maskedPage, /eyJ[A-Za-z0-9_-]{10,}\.eyJ/, 'no access token on screen');
+    assert.equal(await page.getByTestId('try-secret').getAttribute('type'), 'password');
+    // The copyable curl command names $CLIENT_SECRET instead of the secret, and still works once it is set.
+    const maskedCurl = await page.getByTestId('try-curl').innerText();
+    assert.ok(maskedCurl.includes(`-u '${clientId}:'"$CLIENT_SECRET"`), maskedCurl);
+    assert.ok(!maskedCurl.includes(firstSecret));
+    await page.getByTestId('copy-curl').click();
+    await page.getByTestId('copy-curl').filter({ hasText: 'Copied' }).waitFor();
+    const copiedMasked = await clipboard();
+    assert.equal(copiedMasked, maskedCurl);
+    const run = promisify(execFile);
+    const viaShell = await run('sh', ['-c', copiedMasked], { env: { ...process.env, CLIENT_SECRET: firstSecret } });
+    assert.equal(JSON.parse(viaShell.stdout).token_type, 'Bearer', 'the copied (masked) curl command gets a token with $CLIENT_SECRET set');
+    await shot('06-try-it');
+    // Revealed on demand: the exact request and the literal curl command.
+    await page.getByTestId('try-reveal').click();
+    assert.ok((await page.getByTestId('try-request').innerText()).includes('Authorization: Basic ' + basicCredentials));
+    assert.doesNotMatch(await page.getByTestId('try-response').innerText(), /••••/);
+    const revealedCurl = await page.getByTestId('try-curl').innerText();
+    assert.ok(revealedCurl.includes(`-u '${clientId}:${firstSecret}'`), revealedCurl);
+    await page.getByTestId('copy-curl').click();
+    assert.equal(await clipboard(), revealedCurl);
+    const viaShell2 = await run('sh', ['-c', revealedCurl], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    assert.equal(JSON.parse(viaShell2.stdout).token_type, 'Bearer');
+    await shot('06b-try-it-revealed');
+    await page.getByTestId('try-reveal').click();
+    assert.ok(!(await bodyText()).includes(firstSecret), 'hidden again');
     const header = JSON.parse(await page.getByTestId('try-header').innerText());
     assert.equal(header.typ, 'at+jwt');
     assert.equal(header.alg, 'ES256');
@@ -150,16 +188,21 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     const apiResponse = await page.getByTestId('try-api-response').innerText();
     assert.match(apiResponse, /^HTTP\/1\.1 200 OK\n/);
     assert.ok(apiResponse.includes(`"message": "hello, ${clientId}"`));
-    await shot('06-try-it');
   });
 
   it('rotate the secret (no grace): the new secret is shown once; the old one stops working', async () => {
     await page.goto(srv.url + `/#/clients/${encodeURIComponent(clientId)}`);
     await page.getByTestId('client-detail').waitFor();
+    // One default everywhere: the API's and the CLI's grace default is 0; the console prefills 0 and says what it means.
+    assert.equal(await page.getByTestId('grace').inputValue(), '0');
+    assert.match(await page.getByTestId('grace-explained').innerText(), /stops working at once/);
+    await page.getByTestId('grace').fill('5400');
+    assert.match(await page.getByTestId('grace-explained').innerText(), /keeps working for 1 h 30 min after rotation/);
     await page.getByTestId('grace').fill('0');
     await page.getByTestId('rotate-secret').click();
     await page.getByTestId('secret-value').waitFor();
     const second = await page.getByTestId('secret-value').innerText();
+    secondSecret = second;
     assert.notEqual(second, firstSecret);
     assert.match(second, /^lk_/);
     await shot('07-rotate-secret');
@@ -179,14 +222,38 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     assert.equal(c.json.scope, 'orders:read');
     assert.equal(c.json.access_token_format, 'opaque');
     assert.equal(c.json.access_token_ttl, 600);
+    // Disable asks first; "Cancel" changes nothing.
     await page.getByTestId('disable-client').click();
+    await page.getByTestId('disable-client-confirm').waitFor();
+    assert.match(await page.getByTestId('disable-client-confirm').innerText(), /Disable orders-service\?/);
+    await shot('08a-disable-confirm');
+    await page.getByTestId('disable-client-no').click();
+    await page.getByTestId('disable-client-confirm').waitFor({ state: 'detached' });
+    assert.equal((await api(srv, 'GET', `/clients/${clientId}`, { token: adminToken })).json.disabled, false, 'cancel did not disable');
+    assert.equal(await page.getByTestId('status').innerText(), 'active');
+    await page.getByTestId('disable-client').click();
+    await page.getByTestId('disable-client-yes').click();
     await page.getByTestId('status').filter({ hasText: 'disabled' }).waitFor();
     assert.equal(await page.getByTestId('secrets-active').innerText(), '1', 'rotation with no grace left exactly one live secret');
     await shot('08-client-disabled');
     assert.equal((await api(srv, 'GET', `/clients/${clientId}`, { token: adminToken })).json.disabled, true);
     await srv.sync();
-    const refused = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(clientId, await page.evaluate(() => navigator.clipboard.readText()).catch(() => 'x')) });
-    assert.equal(refused.status, 401);
+    const refused = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(clientId, secondSecret) });
+    assert.equal(refused.status, 401, 'the disabled client’s valid secret is refused');
+  });
+
+  it('delete asks first; cancel keeps the client, confirm deletes it', async () => {
+    const doomed = await srv.createClient({ client_name: 'doomed-service', scope: 'x' });
+    await page.goto(srv.url + `/#/clients/${encodeURIComponent(doomed.client_id)}`);
+    await page.getByTestId('client-detail').waitFor();
+    await page.getByTestId('delete-client').click();
+    await page.getByTestId('delete-client-confirm').waitFor();
+    await page.getByTestId('delete-client-no').click();
+    assert.equal((await api(srv, 'GET', `/clients/${doomed.client_id}`, { token: adminToken })).status, 200);
+    await page.getByTestId('delete-client').click();
+    await page.getByTestId('delete-client-yes').click();
+    await page.getByTestId('clients-table').waitFor();
+    assert.equal((await api(srv, 'GET', `/clients/${doomed.client_id}`, { token: adminToken })).status, 404);
   });
 
   it('keys, audit log and registration screens', async () => {
@@ -195,12 +262,42 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     assert.match(await page.getByTestId('keys-table').innerText(), /current/);
     await page.getByTestId('rotate-key').click();
     await page.getByTestId('keys-table').filter({ hasText: 'next' }).waitFor();
+    const keysNow = (await api(srv, 'GET', '/keys', { token: adminToken })).json.keys;
+    assert.equal(keysNow[0].state, 'next');
+    const nextKid: string = keysNow[0].kid;
+    // A later rotation that signs at once supersedes that next key: the console must not call it "next".
+    const rotated = await api(srv, 'POST', '/keys/rotate', { token: adminToken, body: { prepublish_seconds: 0 } });
+    assert.equal(rotated.status, 201);
+    await page.goto(srv.url + '/#/clients');
+    await page.goto(srv.url + '/#/keys');
+    const supersededRow = page.locator(`tr[data-kid="${nextKid}"]`);
+    await supersededRow.waitFor();
+    assert.equal(await supersededRow.getAttribute('data-state'), 'superseded');
+    const cells = await supersededRow.locator('td').allInnerTexts();
+    assert.equal(cells[2], 'superseded');
+    assert.equal(cells[4], 'never', 'no "signs from" time for a key that never signs');
+    assert.equal(await page.locator(`tr[data-kid="${rotated.json.kid}"]`).getAttribute('data-state'), 'current');
+    assert.equal(await page.locator('tr[data-state="next"]').count(), 0);
+    assert.equal(await page.locator('tr[data-state="current"]').count(), 1);
     await shot('09-keys');
-    assert.equal((await api(srv, 'GET', '/keys', { token: adminToken })).json.keys[0].state, 'next');
     await page.goto(srv.url + '/#/audit');
     await page.getByTestId('audit-table').waitFor();
     const audit = await page.getByTestId('audit-table').innerText();
-    for (const a of ['key.rotate', 'client.disable', 'client.update', 'client.rotate_secret', 'client.create']) assert.ok(audit.includes(a), a);
+    for (const a of ['key.rotate', 'client.disable', 'client.update', 'client.rotate_secret', 'client.create', 'client.delete', 'console.signin_failed']) assert.ok(audit.includes(a), a);
+    // Names next to ids: targets, actors, and a deleted client's name from its own record.
+    const created = page.locator('tr[data-action="client.create"]').filter({ hasText: clientId });
+    assert.match(await created.innerText(), /orders-service/);
+    const adminName: string = (await api(srv, 'GET', `/clients/${srv.admin.client_id}`, { token: adminToken })).json.client_name;
+    assert.ok((await created.locator('td').nth(1).innerText()).includes(adminName), 'actor shown by name');
+    assert.match(await page.locator('tr[data-action="client.delete"]').first().innerText(), /doomed-service/);
+    // The wrong-secret sign-in from the first step is there, with the name of the client it claimed to be.
+    await page.getByTestId('audit-failed-only').check();
+    const failed = page.locator('tr[data-action="console.signin_failed"]');
+    assert.equal(await page.locator('tbody tr[data-action]').count(), await failed.count());
+    assert.ok((await failed.count()) >= 1);
+    const failedText = await failed.last().innerText();
+    assert.ok(failedText.includes(srv.admin.client_id) && failedText.includes(adminName), failedText);
+    await page.getByTestId('audit-failed-only').uncheck();
     await page.getByRole('button', { name: 'details' }).first().click();
     await shot('10-audit');
     await page.goto(srv.url + '/#/registration');
@@ -208,6 +305,83 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     await page.getByTestId('secret-value').waitFor();
     assert.match(await page.getByTestId('secret-value').innerText(), /^lki_/);
     await shot('11-registration');
+  });
+
+  it('usable at 375 px: the header wraps inside the screen, tables scroll sideways, nothing overflows the page', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      const p = await phone.newPage();
+      p.setDefaultTimeout(15_000);
+      p.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(m.text());
+      });
+      p.on('pageerror', (e) => consoleErrors.push(e.message));
+      /** Elements sticking out of the 375 px viewport, except inside a scrolling table box or a <pre>/<select>. */
+      const overflow = () =>
+        p.evaluate(() => {
+          const w = document.documentElement.clientWidth;
+          const bad: string[] = [];
+          for (const el of document.querySelectorAll('body *')) {
+            if (el.closest('.table-wrap, pre, select, option')) continue;
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && (r.right > w + 1 || r.left < -1)) bad.push(`${el.tagName.toLowerCase()}.${el.className || ''} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
+          }
+          return { scrollWidth: document.documentElement.scrollWidth, width: w, bad };
+        });
+      const check = async (name: string) => {
+        const o = await overflow();
+        assert.equal(o.width, 375, name);
+        assert.ok(o.scrollWidth <= o.width, `${name}: the page is ${o.scrollWidth} px wide`);
+        assert.deepEqual(o.bad, [], `${name}: elements outside the screen`);
+        await p.screenshot({ path: join(ARTIFACTS, `mobile-${name}.png`), fullPage: true });
+      };
+      await p.goto(srv.url + '/');
+      await p.getByLabel('Client ID').waitFor();
+      await check('01-sign-in');
+      await p.getByLabel('Client ID').fill(srv.admin.client_id);
+      await p.getByLabel('Client secret').fill(srv.admin.client_secret);
+      await p.getByTestId('sign-in').click();
+      await p.getByTestId('clients-table').waitFor();
+      // Header: every link and the sign-out button fully on screen, nothing overlapping.
+      const boxes = await p.locator('header a, header button, header .brand').evaluateAll((els) => els.map((e) => { const r = e.getBoundingClientRect(); return { t: (e as HTMLElement).innerText, l: r.left, r: r.right, top: r.top, b: r.bottom }; }));
+      assert.equal(boxes.length, 7);
+      for (const x of boxes) assert.ok(x.l >= 0 && x.r <= 375, `${x.t} is on screen (${x.l}–${x.r})`);
+      for (const [i, x] of boxes.entries())
+        for (const y of boxes.slice(i + 1)) assert.ok(x.r <= y.l || y.r <= x.l || x.b <= y.top || y.b <= x.top, `${x.t} and ${y.t} overlap`);
+      // Tables keep their columns and scroll inside their box instead.
+      const wrap = await p.locator('.table-wrap').first().evaluate((e) => ({ sw: e.scrollWidth, cw: e.clientWidth, ox: getComputedStyle(e).overflowX }));
+      assert.equal(wrap.ox, 'auto');
+      assert.ok(wrap.cw <= 375 && wrap.sw > wrap.cw, `the clients table scrolls sideways (${wrap.sw} in ${wrap.cw})`);
+      await check('02-clients');
+      await p.goto(srv.url + `/#/clients/${encodeURIComponent(clientId)}`);
+      await p.getByTestId('client-detail').waitFor();
+      await check('03-client');
+      await p.getByTestId('delete-client').click();
+      await p.getByTestId('delete-client-confirm').waitFor();
+      await check('04-client-confirm');
+      await p.getByTestId('delete-client-no').click();
+      await p.goto(srv.url + '/#/clients/new');
+      await p.getByTestId('create-client').waitFor();
+      await check('05-new-client');
+      await p.goto(srv.url + '/#/keys');
+      await p.getByTestId('keys-table').waitFor();
+      await check('06-keys');
+      await p.goto(srv.url + '/#/audit');
+      await p.getByTestId('audit-table').waitFor();
+      await check('07-audit');
+      await p.goto(srv.url + '/#/registration');
+      await p.getByRole('button', { name: 'Create initial access token' }).waitFor();
+      await check('08-registration');
+      const usable = await srv.createClient({ client_name: 'phone-test', scope: 'a' });
+      await p.goto(srv.url + `/#/try/${encodeURIComponent(usable.client_id)}`);
+      await p.getByTestId('try-client').locator(`option[value="${usable.client_id}"]`).waitFor({ state: 'attached' });
+      await p.getByTestId('try-secret').fill(usable.client_secret);
+      await p.getByTestId('try-run').click();
+      await p.getByTestId('try-api-response').waitFor();
+      await check('09-try-it');
+    } finally {
+      await phone.close();
+    }
   });
 
   it('sign out ends the session server-side; no console errors or CSP violations happened', async () => {
