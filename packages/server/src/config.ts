@@ -74,6 +74,7 @@ export const settings = {
   jwksMaxBytes: setting({ env: 'LATCHKEY_JWKS_MAX_BYTES', default: 65536, type: intFromString(1024, 10_485_760), doc: 'Largest accepted client jwks_uri document, in bytes.' }),
   jwksCacheTtl: setting({ env: 'LATCHKEY_JWKS_CACHE_TTL', default: 300, type: intFromString(1, 86_400), doc: 'Seconds a fetched client JWKS is used before it is fetched again.' }),
   jwksRefreshCooldown: setting({ env: 'LATCHKEY_JWKS_REFRESH_COOLDOWN', default: 30, type: intFromString(0, 3600), doc: 'Minimum seconds between two fetches of one client jwks_uri (unknown kid, failures).' }),
+  outboundAllow: setting({ env: 'LATCHKEY_OUTBOUND_ALLOW', default: [], type: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().min(1).max(253).regex(/^[A-Za-z0-9.:*_\/-]+$/, 'must be CIDRs, IP addresses or host names')).max(200)), doc: 'Comma-separated CIDRs, addresses or host names (`*.corp.example`) that outbound fetches (client jwks_uri, trusted issuers) may reach although they are internal (loopback, RFC 1918, ULA, link-local, CGNAT). Empty: only public addresses.' }),
   consoleDir: setting({ env: 'LATCHKEY_CONSOLE_DIR', derivedDefault: 'the console built into the package', type: z.string().min(1).optional(), doc: 'Directory of a built web console (index.html, assets/) to serve at / instead of the bundled one.' }),
 } as const;
 
