@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
-const roots = ['packages/resource/test', 'packages/client/test', 'packages/server/test', 'bench/test'];
+const roots = ['packages/jose-core/test', 'packages/resource/test', 'packages/client/test', 'packages/server/test', 'bench/test'];
 const files = [];
 function walk(dir) {
   let entries;
