@@ -103,7 +103,7 @@ export function Audit() {
       <ErrorBox error={error} />
       {recs && (
         <TableWrap>
-          <table data-testid="audit-table">
+          <table class="stack" data-testid="audit-table">
             <thead>
               <tr>
                 <th>Time</th>
@@ -117,12 +117,12 @@ export function Audit() {
               {shown.map((r) => (
                 <>
                   <tr key={r.id} data-action={r.action}>
-                    <td class="nowrap">{iso(r.at)}</td>
-                    <td>
+                    <td class="nowrap" data-label="Time">{iso(r.at)}</td>
+                    <td data-label="Actor">
                       <Actor actor={r.actor} names={names} />
                     </td>
-                    <td>{r.action === 'console.signin_failed' ? <span class="badge off">{r.action}</span> : r.action}</td>
-                    <td>{r.target ? <Who id={r.target} names={names} /> : '—'}</td>
+                    <td data-label="Action">{r.action === 'console.signin_failed' ? <span class="badge off">{r.action}</span> : r.action}</td>
+                    <td data-label="Target">{r.target ? <Who id={r.target} names={names} /> : '—'}</td>
                     <td>
                       <button class="link" onClick={() => setOpen(open === r.id ? null : r.id)}>
                         {open === r.id ? 'hide' : 'details'}

@@ -368,6 +368,11 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
       await check('06-keys');
       await p.goto(srv.url + '/#/audit');
       await p.getByTestId('audit-table').waitFor();
+      // The audit log is one card per record on a phone: no sideways scrolling, every column on screen.
+      const auditBox = await p.locator('.table-wrap:has([data-testid=audit-table])').evaluate((e) => ({ sw: e.scrollWidth, cw: e.clientWidth }));
+      assert.ok(auditBox.sw <= auditBox.cw, `audit cards fit (${auditBox.sw} in ${auditBox.cw})`);
+      assert.equal(await p.locator('[data-testid=audit-table] thead').isVisible(), false);
+      assert.ok(await p.locator('tr[data-action="client.create"] td[data-label="Action"]').first().isVisible());
       await check('07-audit');
       await p.goto(srv.url + '/#/registration');
       await p.getByRole('button', { name: 'Create initial access token' }).waitFor();
