@@ -1,4 +1,4 @@
-import { KeyObject, randomUUID, type webcrypto } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomUUID, type webcrypto } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { LatchkeyClientError } from './errors.js';
 
@@ -125,6 +125,9 @@ export async function resolvePrivateKey(
   explicitAlg: string | undefined,
   explicitKid: string | undefined,
 ): Promise<SigningMaterial> {
+  if (typeof privateKey !== 'object' || privateKey === null) {
+    throw new LatchkeyClientError('ERR_INVALID_KEY', 'private key: need a private KeyObject, CryptoKey or JWK');
+  }
   if (privateKey instanceof KeyObject) {
     const alg = explicitAlg ?? algForKeyObject(privateKey);
     if (!alg || privateKey.type !== 'private') {
@@ -150,6 +153,115 @@ export async function resolvePrivateKey(
     return { key: key as CryptoKey | Uint8Array, alg, kid: explicitKid ?? jwk.kid };
   } catch (cause) {
     throw new LatchkeyClientError('ERR_INVALID_KEY', 'private key: the JWK cannot be imported for the chosen algorithm', { cause });
+  }
+}
+
+/** JWS algorithms a client can sign assertions or DPoP proofs with (RFC 7518 §3, RFC 8037, RFC 9864); never HMAC or `none` here. */
+const ASYMMETRIC_ALGS = new Set(['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519']);
+const CURVE_ALG: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+
+function invalid(path: string, reason: string): LatchkeyClientError {
+  return new LatchkeyClientError('ERR_INVALID_OPTIONS', `${path}: ${reason}`);
+}
+
+/** Whether `key` (private, asymmetric) can produce `alg` signatures (RFC 7518 §3.3: RSA keys of 2048 bits or more). */
+function keyFitsAlg(key: KeyObject, alg: string): boolean {
+  const type = key.asymmetricKeyType;
+  if (alg.startsWith('ES')) return type === 'ec' && CURVE_ALG[key.asymmetricKeyDetails?.namedCurve ?? ''] === alg;
+  if (alg === 'EdDSA' || alg === 'Ed25519') return type === 'ed25519';
+  if (alg.startsWith('RS') || alg.startsWith('PS')) {
+    return (type === 'rsa' || (type === 'rsa-pss' && alg.startsWith('PS'))) && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+  }
+  return false;
+}
+
+/** A WebCrypto key's algorithm fixes the JWS algorithm it can sign (its hash and curve are part of it). */
+function cryptoKeyFitsAlg(key: CryptoKey, alg: string): boolean {
+  const inferred = algForCryptoKey(key);
+  return inferred === alg || (inferred === 'EdDSA' && alg === 'Ed25519');
+}
+
+/**
+ * Checks, synchronously, that `privateKey` is an asymmetric private key (KeyObject, CryptoKey or
+ * private JWK) that can sign `alg` (given, or inferred from the key). Throws ERR_INVALID_OPTIONS
+ * naming `keyPath` or `algPath`. Shared by the constructor checks of `auth` and `dpop`.
+ * @internal
+ */
+export function checkSigningKey(privateKey: unknown, explicitAlg: unknown, keyPath: string, algPath: string): void {
+  if (explicitAlg !== undefined && (typeof explicitAlg !== 'string' || !ASYMMETRIC_ALGS.has(explicitAlg))) {
+    throw invalid(algPath, `must be one of ${[...ASYMMETRIC_ALGS].join(', ')}`);
+  }
+  if (typeof privateKey !== 'object' || privateKey === null) throw invalid(keyPath, 'is required: a private KeyObject, CryptoKey or JWK');
+  if (privateKey instanceof KeyObject) {
+    if (privateKey.type !== 'private') throw invalid(keyPath, `must be a private key, not a ${privateKey.type} one`);
+    const alg = explicitAlg ?? algForKeyObject(privateKey);
+    if (alg === undefined || !keyFitsAlg(privateKey, alg)) {
+      if (explicitAlg !== undefined && keyFitsAny(privateKey)) throw invalid(algPath, `${explicitAlg} does not fit a ${describe(privateKey)} key`);
+      throw invalid(keyPath, `a ${describe(privateKey)} key cannot sign any supported JWS algorithm`);
+    }
+    return;
+  }
+  const maybeCryptoKey = privateKey as CryptoKey;
+  if (typeof maybeCryptoKey.algorithm === 'object' && typeof maybeCryptoKey.type === 'string') {
+    if (maybeCryptoKey.type !== 'private' || !maybeCryptoKey.usages.includes('sign')) throw invalid(keyPath, 'must be a private CryptoKey usable for "sign"');
+    const inferred = algForCryptoKey(maybeCryptoKey);
+    if (inferred === undefined) throw invalid(keyPath, `a ${maybeCryptoKey.algorithm.name} CryptoKey cannot sign any supported JWS algorithm`);
+    if (explicitAlg !== undefined && !cryptoKeyFitsAlg(maybeCryptoKey, explicitAlg)) throw invalid(algPath, `${explicitAlg} does not fit this CryptoKey (it signs ${inferred})`);
+    return;
+  }
+  const jwk = privateKey as JsonWebKey & { alg?: unknown };
+  if (typeof jwk.d !== 'string') throw invalid(keyPath, 'must be a private key (a JWK needs "d")');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  } catch {
+    throw invalid(keyPath, 'is not a usable private JWK');
+  }
+  const alg = explicitAlg ?? (typeof jwk.alg === 'string' ? jwk.alg : algForKeyObject(key));
+  if (alg === undefined || !keyFitsAlg(key, alg)) {
+    if (alg !== undefined && keyFitsAny(key)) throw invalid(algPath, `${alg} does not fit a ${describe(key)} key${explicitAlg === undefined ? ' (alg from the JWK)' : ''}`);
+    throw invalid(keyPath, `a ${describe(key)} key cannot sign any supported JWS algorithm`);
+  }
+}
+
+function keyFitsAny(key: KeyObject): boolean {
+  for (const alg of ASYMMETRIC_ALGS) if (keyFitsAlg(key, alg)) return true;
+  return false;
+}
+
+function describe(key: KeyObject): string {
+  const d = key.asymmetricKeyDetails;
+  return [key.asymmetricKeyType ?? key.type, d?.namedCurve, d?.modulusLength ? `${d.modulusLength}-bit` : undefined].filter(Boolean).join(' ');
+}
+
+/**
+ * Validates a {@link ClientAuthentication} synchronously — what `new TokenClient()` calls, so a
+ * missing secret, a public or unusable key, or an `alg` the key cannot sign is an
+ * `ERR_INVALID_OPTIONS` naming the option (`auth.clientSecret`, `auth.privateKey`, `auth.alg`, …)
+ * at construction, not a failure at the first request. Does not contact the server.
+ */
+export function validateClientAuthentication(auth: unknown, path = 'auth'): asserts auth is ClientAuthentication {
+  if (typeof auth !== 'object' || auth === null) throw invalid(path, 'is required ({ method, clientId, … })');
+  const a = auth as Record<string, unknown>;
+  if (!CLIENT_AUTHENTICATION_METHODS.includes(a.method as ClientAuthenticationMethod)) {
+    throw invalid(`${path}.method`, `must be one of ${CLIENT_AUTHENTICATION_METHODS.join(', ')}`);
+  }
+  if (typeof a.clientId !== 'string' || a.clientId.length === 0) throw invalid(`${path}.clientId`, 'is required (a non-empty string)');
+  switch (a.method) {
+    case 'client_secret_basic':
+    case 'client_secret_post':
+    case 'client_secret_jwt':
+      if (typeof a.clientSecret !== 'string' || a.clientSecret.length === 0) throw invalid(`${path}.clientSecret`, `is required for ${a.method} (a non-empty string)`);
+      if (a.method === 'client_secret_jwt' && a.alg !== undefined && a.alg !== 'HS256' && a.alg !== 'HS384' && a.alg !== 'HS512') {
+        throw invalid(`${path}.alg`, 'client_secret_jwt signs HS256, HS384 or HS512');
+      }
+      return;
+    case 'private_key_jwt':
+      if (a.kid !== undefined && (typeof a.kid !== 'string' || a.kid.length === 0)) throw invalid(`${path}.kid`, 'must be a non-empty string');
+      checkSigningKey(a.privateKey, a.alg, `${path}.privateKey`, `${path}.alg`);
+      return;
+    default:
+      return; // tls_client_auth, self_signed_tls_client_auth: the certificate is the transport's (RFC 8705 §2).
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { authenticatedFetch } from './authenticated-fetch.js';
-import { applyClientAuthentication, CLIENT_AUTHENTICATION_METHODS, type ClientAuthentication } from './auth-methods.js';
+import { applyClientAuthentication, checkSigningKey, validateClientAuthentication, type ClientAuthentication } from './auth-methods.js';
 import { fetchMetadata, isHttpUrl, type AuthorizationServerMetadata } from './discovery.js';
 import { DPoPSigner, type DPoPKeyInput } from './dpop.js';
 import { LatchkeyClientError, OAuthErrorResponse } from './errors.js';
@@ -265,15 +265,10 @@ export class TokenClient {
     if (tokenEndpoint !== undefined && !isHttpUrl(tokenEndpoint)) {
       throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'tokenEndpoint must be an http(s) URL');
     }
-    if (!auth || typeof auth !== 'object' || !CLIENT_AUTHENTICATION_METHODS.includes(auth.method)) {
-      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', `auth.method must be one of ${CLIENT_AUTHENTICATION_METHODS.join(', ')}`);
-    }
-    if (typeof auth.clientId !== 'string' || auth.clientId.length === 0) {
-      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'auth.clientId is required');
-    }
+    validateClientAuthentication(auth);
     if ((auth.method === 'client_secret_jwt' || auth.method === 'private_key_jwt') && issuer === undefined) {
       // The assertion audience must be the issuer identifier (draft-ietf-oauth-rfc7523bis).
-      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', `${auth.method} needs issuer (the assertion audience)`);
+      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', `issuer: required for ${auth.method} (the assertion audience)`);
     }
     this.issuer = issuer;
     this.auth = auth;
@@ -324,10 +319,11 @@ export class TokenClient {
     if (dpop instanceof DPoPSigner) this.dpopSigner = Promise.resolve(dpop);
     else if (dpop === true) this.dpopSigner = undefined; // generated lazily on first use
     else if (dpop && typeof dpop === 'object') {
+      checkSigningKey(dpop.privateKey, dpop.alg, 'dpop.privateKey', 'dpop.alg');
       this.dpopSigner = DPoPSigner.fromKey(dpop);
       this.dpopSigner.catch(() => {}); // reported on first use
     } else if (dpop !== undefined && dpop !== false) {
-      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'dpop must be a boolean, a key pair or a DPoPSigner');
+      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'dpop: must be a boolean, a key pair or a DPoPSigner');
     }
     this.dpopEnabled = dpop !== undefined && dpop !== false;
   }
