@@ -3,6 +3,7 @@ import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Config } from '../config.js';
 import { isLoopbackHost } from '../config.js';
 import type { CachedClient } from '../store/client-cache.js';
+import { createOutbound, OutboundError, type Outbound } from '../outbound/index.js';
 import type { ClientRecord } from '../store/types.js';
 
 /** Asymmetric JWS algorithms accepted for client assertions and DPoP proofs (RFC 7518 §3, RFC 8037). */
@@ -111,7 +112,14 @@ export class ClientKeys {
   #inline = new WeakMap<ClientRecord, KeySet>();
   #remote = new Map<string, RemoteEntry>();
 
-  constructor(private readonly config: Config) {}
+  readonly #outbound: Outbound;
+
+  constructor(
+    private readonly config: Config,
+    outbound: Outbound = createOutbound({ issuer: config.issuer, allow: config.outboundAllow }),
+  ) {
+    this.#outbound = outbound;
+  }
 
   async #remoteSet(record: ClientRecord, forceRefresh: boolean): Promise<KeySet | undefined> {
     const uri = record.jwks_uri!;
@@ -148,50 +156,14 @@ export class ClientKeys {
   }
 
   async #fetch(uri: string): Promise<KeySet> {
-    if (!jwksUriAllowed(uri, this.config.issuer)) throw new ClientKeyError('ERR_JWKS_URI_REFUSED', 'jwks_uri must be https:// (http:// only on loopback in development)');
-    let res: Response;
-    try {
-      res = await fetch(uri, {
-        redirect: 'error',
-        headers: { accept: 'application/jwk-set+json, application/json' },
-        signal: AbortSignal.timeout(this.config.jwksFetchTimeout),
-      });
-    } catch (e) {
-      throw new ClientKeyError('ERR_JWKS_FETCH', `fetch failed: ${(e as Error).name === 'TimeoutError' ? 'timeout' : (e as Error).message}`);
-    }
-    if (res.status !== 200) {
-      await res.body?.cancel().catch(() => {});
-      throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri answered HTTP ${res.status}`);
-    }
-    const max = this.config.jwksMaxBytes;
-    const declared = Number(res.headers.get('content-length') ?? '0');
-    if (declared > max) {
-      await res.body?.cancel().catch(() => {});
-      throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri document larger than ${max} bytes`);
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    try {
-      const reader = res.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > max) {
-          await reader.cancel().catch(() => {});
-          throw new ClientKeyError('ERR_JWKS_FETCH', `jwks_uri document larger than ${max} bytes`);
-        }
-        chunks.push(value);
-      }
-    } catch (e) {
-      if (e instanceof ClientKeyError) throw e;
-      throw new ClientKeyError('ERR_JWKS_FETCH', `reading jwks_uri failed: ${(e as Error).name === 'TimeoutError' ? 'timeout' : (e as Error).message}`);
-    }
+    // SPEC §8: every outbound fetch goes through the outbound policy (https, no internal addresses at
+    // connect unless outboundAllow, ≤ 2 s connect, bounded size and time, no redirects).
     let doc: unknown;
     try {
-      doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      throw new ClientKeyError('ERR_JWKS_INVALID', 'jwks_uri document is not JSON');
+      doc = await this.#outbound.fetchJson(uri, { maxBytes: this.config.jwksMaxBytes, timeoutMs: this.config.jwksFetchTimeout, accept: 'application/jwk-set+json, application/json' });
+    } catch (e) {
+      if (e instanceof OutboundError) throw new ClientKeyError(e.code === 'ERR_OUTBOUND_URL_REFUSED' ? 'ERR_JWKS_URI_REFUSED' : e.code === 'ERR_OUTBOUND_NOT_JSON' ? 'ERR_JWKS_INVALID' : 'ERR_JWKS_FETCH', `jwks_uri: ${e.code}: ${e.message}`);
+      throw e;
     }
     return toKeySet(doc);
   }

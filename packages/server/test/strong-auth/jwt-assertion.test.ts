@@ -14,7 +14,8 @@ import { ASSERTION_TYPE, INVALID_CLIENT, assertion, b64url, keyPair, now, type K
 const cc = { grant_type: 'client_credentials' };
 const INVALID_REQUEST = 'invalid_request';
 /** Negative tests fail authentication many times from one address: keep the brute-force limiter out of the way. */
-const NO_LIMIT = { rateLimitFailures: 1_000_000 };
+// outboundAllow: the fake jwks_uri servers listen on loopback, which the outbound policy (SPEC §8) refuses by default.
+const NO_LIMIT = { rateLimitFailures: 1_000_000, outboundAllow: ['127.0.0.1'] };
 
 describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oauth-rfc7523bis)', () => {
   let srv: TestServer;

@@ -11,7 +11,8 @@ import { startServer } from '../../src/app.js';
 import { INVALID_CLIENT, httpsFetch, jwkWithCertificate, makePki, postFormTls, x5tS256, type Pki } from './helpers.js';
 
 const cc = { grant_type: 'client_credentials' };
-const NO_LIMIT = { rateLimitFailures: 1_000_000 };
+// outboundAllow: the fake jwks_uri servers listen on loopback, which the outbound policy (SPEC §8) refuses by default.
+const NO_LIMIT = { rateLimitFailures: 1_000_000, outboundAllow: ['127.0.0.1'] };
 
 describe('mutual TLS over our own TLS listener (RFC 8705)', () => {
   let pki: Pki;
