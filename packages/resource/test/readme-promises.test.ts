@@ -1,0 +1,164 @@
+/**
+ * README statements about behaviour that had no test of their own (issue #15 item 5):
+ * token length limits, `maxTokenAge`, `introspection.checkJwts` with a real cache TTL, and the
+ * README tables themselves (every option documented, every error row true to the catalog).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createResourceServer, ERROR_CATALOG, type ResourceServerOptions } from '../src/index.js';
+import { nowSeconds, startIssuer, type TestIssuer } from './helpers/issuer.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+function fakeClock(start = Date.now()) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+describe('README promises', () => {
+  let as: TestIssuer;
+  before(async () => {
+    as = await startIssuer();
+  });
+  after(() => as.close());
+
+  describe('maxTokenLength (default 8192): "longer tokens are rejected before any work"', () => {
+    it('through the Authorization header: 400 invalid_request; through verify(): ERR_TOKEN_MALFORMED', async () => {
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+      const long = `${'a'.repeat(8190)}.b.c`;
+      const out = await rs.authenticate({ method: 'GET', url: 'https://api.example.test/orders', headers: { authorization: `Bearer ${long}` } });
+      assert.equal(out.ok, false);
+      assert.equal(!out.ok && out.error.code, 'ERR_INVALID_REQUEST');
+      assert.equal(!out.ok && out.response.status, 400);
+      assert.deepEqual(!out.ok && JSON.parse(out.response.body), { error: 'invalid_request', error_description: 'The request is malformed' });
+      await assert.rejects(rs.verify(long), { code: 'ERR_TOKEN_MALFORMED', status: 401 });
+      await assert.rejects(rs.verify(''), { code: 'ERR_TOKEN_MALFORMED', status: 401 });
+      assert.equal(rs.stats.jwksFetches, 0, 'no work: not even the JWKS was fetched');
+      // Exactly at the limit, it is a token like any other (here: a forged one).
+      const atLimit = `${'a'.repeat(8188)}.b.c`;
+      assert.equal(atLimit.length, 8192);
+      const ok = await rs.authenticate({ method: 'GET', url: 'https://api.example.test/orders', headers: { authorization: `Bearer ${atLimit}` } });
+      assert.notEqual(!ok.ok && ok.error.code, 'ERR_INVALID_REQUEST');
+    });
+  });
+
+  describe('maxTokenAge: "reject tokens whose iat is older (then iat is required)"', () => {
+    it('iat is required even when requiredClaims leaves it out', async () => {
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, maxTokenAge: 60, requiredClaims: [] });
+      await assert.rejects(rs.verify(await as.sign({}, { omit: ['iat'] })), { code: 'ERR_JWT_CLAIM_INVALID' });
+      const lax = createResourceServer({ issuer: as.issuer, audience: as.audience, requiredClaims: [] });
+      assert.equal((await lax.verify(await as.sign({}, { omit: ['iat'] }))).clientId, 'client-1');
+    });
+
+    it('the bound includes clockTolerance, and a cached verdict does not outlive it', async () => {
+      const clock = fakeClock();
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, maxTokenAge: 60, clockTolerance: 5, clock: clock.now });
+      const iat = Math.floor(clock.now() / 1000);
+      const token = await as.sign({ iat, exp: iat + 3600 });
+      const first = await rs.verify(token);
+      clock.advance(64_000);
+      assert.equal(await rs.verify(token), first, 'still within maxTokenAge + tolerance: the cached verdict');
+      clock.advance(2_000); // 66 s after iat > 60 + 5
+      await assert.rejects(rs.verify(token), { code: 'ERR_JWT_TOO_OLD', status: 401 });
+      const out = await rs.authenticate({ method: 'GET', url: 'https://api.example.test/orders', headers: { authorization: `Bearer ${token}` } });
+      assert.equal(!out.ok && out.response.status, 401);
+      assert.match(!out.ok ? String(out.response.headers['www-authenticate']) : '', /error="invalid_token", error_description="The access token expired"/);
+    });
+
+    it('is validated at creation', () => {
+      for (const bad of [0, -1, Number.NaN, '60', 366 * 86400 + 1]) {
+        assert.throws(() => createResourceServer({ issuer: as.issuer, audience: as.audience, maxTokenAge: bad as number }), { code: 'ERR_RESOURCE_CONFIG', path: 'maxTokenAge' });
+      }
+    });
+  });
+
+  describe('introspection.checkJwts: "a JWT revoked at the issuer is refused within cacheTtl — at the cost of one introspection per new token"', () => {
+    const options = (clock: () => number, extra: object = {}): ResourceServerOptions => ({
+      issuer: as.issuer,
+      audience: as.audience,
+      clock,
+      introspection: {
+        clientAuthentication: { method: 'client_secret_basic', clientId: as.introspectionClient.id, clientSecret: as.introspectionClient.secret },
+        checkJwts: true,
+        cacheTtl: 30,
+        ...extra,
+      },
+    });
+    const active = (jti: string) => ({ active: true, iss: as.issuer, aud: as.audience, client_id: 'client-1', sub: 'client-1', jti, exp: nowSeconds() + 3600 });
+
+    it('one introspection per token per cacheTtl; a revocation shows once the answer expires', async () => {
+      const clock = fakeClock();
+      const rs = createResourceServer(options(clock.now));
+      const jwt = await as.sign({ jti: 'jwt-ttl', exp: nowSeconds() + 3600 });
+      as.opaque.set(jwt, active('jwt-ttl'));
+      const calls = as.introspectionCalls.length;
+      for (let i = 0; i < 5; i++) assert.equal((await rs.verify(jwt)).format, 'jwt');
+      assert.equal(as.introspectionCalls.length - calls, 1, 'one introspection for five verifications');
+      as.opaque.set(jwt, { active: false }); // revoked at the issuer (RFC 7009)
+      clock.advance(29_000);
+      assert.equal((await rs.verify(jwt)).format, 'jwt', 'the cached answer still holds within cacheTtl (documented)');
+      clock.advance(1_000);
+      await assert.rejects(rs.verify(jwt), { code: 'ERR_TOKEN_INACTIVE', status: 401 });
+      assert.equal(as.introspectionCalls.length - calls, 2);
+      // The introspection call carried the JWT as an access token (RFC 7662 §2.1).
+      assert.equal(as.introspectionCalls.at(-1)!.body.get('token'), jwt);
+      assert.equal(as.introspectionCalls.at(-1)!.body.get('token_type_hint'), 'access_token');
+    });
+
+    it('forged JWTs never reach the issuer; an issuer outage is 503, not a pass', async () => {
+      const clock = fakeClock();
+      const rs = createResourceServer(options(clock.now));
+      const calls = as.introspectionCalls.length;
+      const good = await as.sign({ jti: 'jwt-forged' });
+      const [h, p] = good.split('.') as [string, string];
+      await assert.rejects(rs.verify(`${h}.${p}.${'A'.repeat(86)}`), { code: 'ERR_JWS_SIGNATURE_INVALID' });
+      await assert.rejects(rs.verify(await as.sign({ iss: 'https://evil.example' })), { code: 'ERR_JWT_ISSUER_INVALID' });
+      assert.equal(as.introspectionCalls.length, calls);
+      as.introspectionStatus = 500;
+      try {
+        const jwt = await as.sign({ jti: 'jwt-outage' });
+        as.opaque.set(jwt, active('jwt-outage'));
+        await assert.rejects(rs.verify(jwt), { code: 'ERR_INTROSPECTION_UNAVAILABLE', status: 503 });
+      } finally {
+        as.introspectionStatus = undefined;
+      }
+    });
+
+    it('without checkJwts, JWTs are never introspected', async () => {
+      const clock = fakeClock();
+      const rs = createResourceServer(options(clock.now, { checkJwts: false }));
+      const calls = as.introspectionCalls.length;
+      const jwt = await as.sign({ jti: 'jwt-local' });
+      as.opaque.set(jwt, { active: false });
+      assert.equal((await rs.verify(jwt)).format, 'jwt');
+      assert.equal(as.introspectionCalls.length, calls);
+    });
+  });
+
+  describe('the README tables', () => {
+    it('every ResourceServerOptions member has a row in the options table', () => {
+      const src = readFileSync(new URL('../src/options.ts', import.meta.url), 'utf8');
+      const start = src.indexOf('export interface ResourceServerOptions ');
+      const body = src.slice(src.indexOf('{', start) + 1, src.indexOf('\n}', start));
+      const names = [...body.matchAll(/^ {2}(\w+)\??:/gm)].map((m) => m[1]!);
+      assert.ok(names.length >= 20, `${names.length} options found`);
+      for (const name of names) assert.ok(new RegExp(`^\\| \`${name}(\\.\\w+)?\` \\|`, 'm').test(readme), `${name} has no row in the README options table`);
+    });
+
+    it('every error row states the catalog status and error, and every row is a real code', () => {
+      const rows = readme.split('\n').filter((l) => /^\| `ERR_[A-Z_]+` \|/.test(l));
+      const documented = new Set<string>();
+      for (const row of rows) {
+        const [, code, status, error] = /^\| `(ERR_[A-Z_]+)` \| (\d{3}) \| ([^|]+) \|/.exec(row) ?? [];
+        assert.ok(code !== undefined, row);
+        const entry = ERROR_CATALOG[code as keyof typeof ERROR_CATALOG];
+        assert.ok(entry !== undefined, `${code} is documented but does not exist`);
+        assert.equal(Number(status), entry.status, code);
+        assert.equal(error!.trim(), entry.error === undefined ? '—' : `\`${entry.error}\``, code);
+        documented.add(code);
+      }
+      assert.deepEqual([...documented].sort(), Object.keys(ERROR_CATALOG).sort());
+    });
+  });
+});
