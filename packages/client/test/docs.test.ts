@@ -10,6 +10,11 @@ test('every error code is documented in the README', () => {
   for (const code of CLIENT_ERROR_CODES) assert.match(readme, new RegExp(`\\| \`${code}\` \\|`), code);
 });
 
+test('the README error table lists exactly the codes that exist', () => {
+  const rows = [...readme.matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]!);
+  assert.deepEqual([...rows].sort(), [...CLIENT_ERROR_CODES].sort());
+});
+
 function interfaceMembers(file: string, name: string): string[] {
   const src = readFileSync(new URL(file, import.meta.url), 'utf8');
   const start = src.indexOf(`export interface ${name} `);
