@@ -20,6 +20,11 @@ interface Key {
 export const shownState = (k: Pick<Key, 'state' | 'activate_at' | 'retired_at'>): Key['state'] | 'superseded' =>
   k.retired_at != null && Date.parse(k.retired_at) <= Date.parse(k.activate_at) ? 'superseded' : k.state;
 
+const RANK = { next: 0, current: 1, retired: 2, superseded: 2 } as const;
+/** Next, then current, then the retired and superseded keys (newest retirement first). */
+const ordered = (keys: Key[]) =>
+  [...keys].sort((a, b) => RANK[shownState(a)] - RANK[shownState(b)] || Date.parse(b.retired_at ?? b.activate_at) - Date.parse(a.retired_at ?? a.activate_at));
+
 export function Keys() {
   const [keys, setKeys] = useState<Key[] | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -67,7 +72,7 @@ export function Keys() {
             </tr>
           </thead>
           <tbody>
-            {keys.map((k) => {
+            {ordered(keys).map((k) => {
               const st = shownState(k);
               return (
               <tr key={k.kid} data-kid={k.kid} data-state={st}>
@@ -78,10 +83,10 @@ export function Keys() {
                 <td>
                   <span class={`badge ${st}`}>{st}</span>
                 </td>
-                <td>{iso(k.publish_at)}</td>
-                <td>{st === 'superseded' ? <span class="muted" title={`was to sign from ${iso(k.activate_at)}`}>never</span> : iso(k.activate_at)}</td>
-                <td>{iso(k.retired_at)}</td>
-                <td>{iso(k.expires_at)}</td>
+                <td class="nowrap">{iso(k.publish_at)}</td>
+                <td class="nowrap">{st === 'superseded' ? <span class="muted" title={`was to sign from ${iso(k.activate_at)}`}>never</span> : iso(k.activate_at)}</td>
+                <td class="nowrap">{iso(k.retired_at)}</td>
+                <td class="nowrap">{iso(k.expires_at)}</td>
               </tr>
               );
             })}

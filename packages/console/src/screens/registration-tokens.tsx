@@ -73,7 +73,7 @@ export function RegistrationTokens() {
                   <code>{t.id.slice(0, 12)}…</code>
                 </td>
                 <td>{t.scope ?? <span class="muted">any (not latchkey:*)</span>}</td>
-                <td>{t.expired ? <span class="badge off">expired</span> : iso(t.expires_at)}</td>
+                <td class="nowrap">{t.expired ? <span class="badge off">expired</span> : iso(t.expires_at)}</td>
                 <td>
                   <code>{t.created_by}</code>
                 </td>

@@ -184,7 +184,10 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
           <li>
             <div class="titlebar">
               <h3>1. The token request</h3>
-              <button class="secondary" data-testid="try-reveal" aria-pressed={reveal} onClick={() => setReveal(!reveal)}>
+              <button class="secondary" data-testid="try-reveal" aria-pressed={reveal} onClick={() => {
+                  setReveal(!reveal);
+                  setCopied(false);
+                }}>
                 {reveal ? 'Hide secrets' : 'Reveal secrets'}
               </button>
             </div>

@@ -169,7 +169,9 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     assert.doesNotMatch(await page.getByTestId('try-response').innerText(), /••••/);
     const revealedCurl = await page.getByTestId('try-curl').innerText();
     assert.ok(revealedCurl.includes(`-u '${clientId}:${firstSecret}'`), revealedCurl);
+    assert.equal(await page.getByTestId('copy-curl').innerText(), 'Copy');
     await page.getByTestId('copy-curl').click();
+    await page.getByTestId('copy-curl').filter({ hasText: 'Copied' }).waitFor();
     assert.equal(await clipboard(), revealedCurl);
     const viaShell2 = await run('sh', ['-c', revealedCurl], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     assert.equal(JSON.parse(viaShell2.stdout).token_type, 'Bearer');
