@@ -1,5 +1,6 @@
-import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign, type webcrypto } from 'node:crypto';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, type webcrypto } from 'node:crypto';
+import { accessTokenHash, createSigner, JoseError, jwkThumbprint, signingAlgFor, validatePublicJwk } from '@latchkey/jose-core';
+import type { JWK } from 'jose';
 import { randomJti } from './auth-methods.js';
 import { LatchkeyClientError } from './errors.js';
 
@@ -18,12 +19,6 @@ export interface DPoPKeyInput {
 
 type Signer = (data: Buffer) => Buffer;
 
-const PUBLIC_MEMBERS: Record<string, readonly string[]> = {
-  EC: ['kty', 'crv', 'x', 'y'],
-  OKP: ['kty', 'crv', 'x'],
-  RSA: ['kty', 'n', 'e'],
-};
-
 function toKeyObject(key: CryptoKey | KeyObject | JsonWebKey): KeyObject {
   if (key instanceof KeyObject) return key;
   if (typeof (key as CryptoKey).algorithm === 'object' && typeof (key as CryptoKey).type === 'string') {
@@ -32,33 +27,19 @@ function toKeyObject(key: CryptoKey | KeyObject | JsonWebKey): KeyObject {
   return createPrivateKey({ key: key as unknown as import('node:crypto').JsonWebKey, format: 'jwk' });
 }
 
-/** Picks the JWS algorithm and a synchronous node:crypto signer for a private key (RFC 7518 §3). */
+/**
+ * Picks the JWS algorithm and a synchronous node:crypto signer for a private key from
+ * `@latchkey/jose-core`'s DPoP table (RFC 7518 §3; RFC 9449 §4.2: never `none` or a MAC) — the same
+ * table the server and `@latchkey/resource` verify against.
+ */
 function signerFor(key: KeyObject, requested: string | undefined): { alg: string; sign: Signer } {
-  const type = key.asymmetricKeyType;
-  if (type === 'ec') {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    const byCurve: Record<string, [string, string]> = { prime256v1: ['ES256', 'sha256'], secp384r1: ['ES384', 'sha384'], secp521r1: ['ES512', 'sha512'] };
-    const pair = curve !== undefined ? byCurve[curve] : undefined;
-    if (!pair || (requested !== undefined && requested !== pair[0])) throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: unsupported EC curve or algorithm');
-    const [alg, hash] = pair;
-    // JWS ECDSA signatures are the raw R || S concatenation (RFC 7518 §3.4), not DER.
-    return { alg, sign: (data) => sign(hash, data, { key, dsaEncoding: 'ieee-p1363' }) };
+  try {
+    const alg = signingAlgFor(key, requested);
+    return { alg, sign: createSigner(key, alg) };
+  } catch (e) {
+    if (e instanceof JoseError) throw new LatchkeyClientError('ERR_INVALID_KEY', `dpop: ${e.message}; symmetric algorithms are not allowed (RFC 9449 §4.2)`);
+    throw e;
   }
-  if (type === 'ed25519') {
-    if (requested !== undefined && requested !== 'EdDSA' && requested !== 'Ed25519') throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: Ed25519 keys sign EdDSA');
-    return { alg: requested ?? 'EdDSA', sign: (data) => sign(null, data, key) };
-  }
-  if (type === 'rsa' || type === 'rsa-pss') {
-    const alg = requested ?? (type === 'rsa-pss' ? 'PS256' : 'RS256');
-    const m = /^(RS|PS)(256|384|512)$/.exec(alg);
-    if (!m) throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: RSA keys sign RS256/384/512 or PS256/384/512');
-    const hash = `sha${m[2]}`;
-    if (m[1] === 'PS') {
-      return { alg, sign: (data) => sign(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }) };
-    }
-    return { alg, sign: (data) => sign(hash, data, key) };
-  }
-  throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: need an asymmetric private key (EC, Ed25519 or RSA); symmetric algorithms are not allowed (RFC 9449 §4.2)');
 }
 
 /**
@@ -110,17 +91,23 @@ export class DPoPSigner {
     if (key.type !== 'private') throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: need a private key');
     const { alg, sign: signData } = signerFor(key, input.alg);
     const full = createPublicKey(key).export({ format: 'jwk' }) as Record<string, unknown>;
-    const members = PUBLIC_MEMBERS[String(full.kty)] ?? [];
-    const publicJwk: Record<string, unknown> = {};
-    // Only the members that describe the public key go into the proof header (RFC 9449 §4.2).
-    for (const m of members) publicJwk[m] = full[m];
+    // Only the members that describe the public key go into the proof header (RFC 9449 §4.2), and
+    // only a key the verifiers accept (the core's one JWK validation: RSA 2048–8192 with e = 65537, …).
+    let publicJwk: Record<string, unknown>;
+    try {
+      publicJwk = { ...validatePublicJwk(full, 'dpop').members };
+    } catch (e) {
+      if (e instanceof JoseError) throw new LatchkeyClientError('ERR_INVALID_KEY', `dpop: ${e.message}`);
+      throw e;
+    }
+    const members = Object.keys(publicJwk);
     if (input.publicKey !== undefined) {
       const given = toPublicJwk(input.publicKey);
       if (members.some((m) => given[m] !== publicJwk[m])) {
         throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: publicKey does not match privateKey');
       }
     }
-    return new DPoPSigner(alg, signData, publicJwk as JWK, await calculateJwkThumbprint(publicJwk as JWK, 'sha256'));
+    return new DPoPSigner(alg, signData, publicJwk as JWK, jwkThumbprint(publicJwk));
   }
 
   /** The nonce last supplied by `origin`'s server, if any. */
@@ -162,7 +149,7 @@ export class DPoPSigner {
     const nonce = this.nonces.get(u.origin);
     if (nonce !== undefined) claims.nonce = nonce;
     // RFC 9449 §4.2: ath = base64url(SHA-256(ASCII(access token))), required when presenting a token.
-    if (accessToken !== undefined) claims.ath = createHash('sha256').update(accessToken, 'ascii').digest('base64url');
+    if (accessToken !== undefined) claims.ath = accessTokenHash(accessToken);
     const signingInput = `${this.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     return `${signingInput}.${this.signData(Buffer.from(signingInput)).toString('base64url')}`;
   }
