@@ -11,7 +11,9 @@ import type {
   OpaqueTokenRecord,
   RegistrationTokenRecord,
   SigningKeyRecord,
+  TrustedIssuerRecord,
 } from './types.js';
+import { DuplicateError } from './store.js';
 
 /* Row shapes as the database holds them (JSON as text, booleans as 0/1). */
 interface ClientRow {
@@ -29,6 +31,20 @@ interface ClientRow {
   extra: string;
   secret_sealed: string | null;
   disabled: number;
+  created_at: number;
+  updated_at: number;
+  federated_issuer: string | null;
+  federated_subject: string | null;
+  federated_claims: string | null;
+}
+interface TrustedIssuerRow {
+  name: string;
+  issuer: string;
+  kind: string;
+  jwks_uri: string | null;
+  jwks: string | null;
+  max_assertion_lifetime: number;
+  single_use: number;
   created_at: number;
   updated_at: number;
 }
@@ -65,6 +81,7 @@ export interface Database {
   use_once: { key: string; exp: number };
   registration_tokens: RegistrationTokenRecord;
   client_registrations: ClientRegistrationRecord;
+  trusted_issuers: TrustedIssuerRow;
 }
 
 const json = (v: unknown) => JSON.stringify(v);
@@ -88,7 +105,29 @@ function toClient(r: ClientRow): ClientRecord {
     disabled: Boolean(Number(r.disabled)),
     created_at: Number(r.created_at),
     updated_at: Number(r.updated_at),
+    // Only federated clients carry the member, so other records read back exactly as written.
+    ...(r.federated_issuer != null && r.federated_subject != null
+      ? { federated_identity: { issuer: r.federated_issuer, subject: r.federated_subject, ...(r.federated_claims ? { claims: parse<Record<string, string>>(r.federated_claims)! } : {}) } }
+      : {}),
   };
+}
+function toTrustedIssuer(r: TrustedIssuerRow): TrustedIssuerRecord {
+  return {
+    name: r.name,
+    issuer: r.issuer,
+    kind: r.kind as TrustedIssuerRecord['kind'],
+    jwks_uri: r.jwks_uri,
+    jwks: parse(r.jwks),
+    max_assertion_lifetime: Number(r.max_assertion_lifetime),
+    single_use: Boolean(Number(r.single_use)),
+    created_at: Number(r.created_at),
+    updated_at: Number(r.updated_at),
+  };
+}
+/** SQLite (SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY) and PostgreSQL (23505) unique violations. */
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 function fromClient(c: Partial<ClientRecord>): Partial<ClientRow> {
   const r: Partial<ClientRow> = {};
@@ -105,6 +144,13 @@ function fromClient(c: Partial<ClientRecord>): Partial<ClientRow> {
       case 'disabled':
         r.disabled = v ? 1 : 0;
         break;
+      case 'federated_identity': {
+        const f = v as ClientRecord['federated_identity'];
+        r.federated_issuer = f?.issuer ?? null;
+        r.federated_subject = f?.subject ?? null;
+        r.federated_claims = f?.claims && Object.keys(f.claims).length > 0 ? json(f.claims) : null;
+        break;
+      }
       default:
         (r as any)[k] = v;
     }
@@ -192,11 +238,17 @@ export abstract class KyselyStore implements Store {
 
   insertClient(client: ClientRecord, secret?: ClientSecretRecord): Promise<void> {
     return this.run(() =>
-      this.db.transaction().execute(async (trx) => {
-        await trx.insertInto('clients').values(fromClient(client) as ClientRow).execute();
-        if (secret) await trx.insertInto('client_secrets').values(secret).execute();
-        await this.change(trx, 'client', client.client_id);
-      }),
+      this.db
+        .transaction()
+        .execute(async (trx) => {
+          await trx.insertInto('clients').values(fromClient(client) as ClientRow).execute();
+          if (secret) await trx.insertInto('client_secrets').values(secret).execute();
+          await this.change(trx, 'client', client.client_id);
+        })
+        .catch((e: unknown) => {
+          if (isUniqueViolation(e)) throw new DuplicateError(client.federated_identity ? 'client_id or federated_identity' : 'client_id');
+          throw e;
+        }),
     );
   }
 
@@ -236,7 +288,15 @@ export abstract class KyselyStore implements Store {
     return this.run(() =>
       this.db.transaction().execute(async (trx) => {
         const row = fromClient({ ...patch, updated_at: patch.updated_at ?? Date.now() });
-        const res = await trx.updateTable('clients').set(row).where('client_id', '=', clientId).executeTakeFirst();
+        const res = await trx
+          .updateTable('clients')
+          .set(row)
+          .where('client_id', '=', clientId)
+          .executeTakeFirst()
+          .catch((e: unknown) => {
+            if (isUniqueViolation(e)) throw new DuplicateError('federated_identity');
+            throw e;
+          });
         if (Number(res.numUpdatedRows) === 0) return undefined;
         await this.change(trx, 'client', clientId);
         const r = await trx.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirstOrThrow();
@@ -507,6 +567,66 @@ export abstract class KyselyStore implements Store {
     return this.run(async () => {
       const r = await this.db.selectFrom('client_registrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
       return r ? { ...r, created_at: Number(r.created_at) } : undefined;
+    });
+  }
+
+  insertTrustedIssuer(rec: TrustedIssuerRecord): Promise<void> {
+    return this.run(() =>
+      this.db
+        .transaction()
+        .execute(async (trx) => {
+          await trx
+            .insertInto('trusted_issuers')
+            .values({
+              name: rec.name,
+              issuer: rec.issuer,
+              kind: rec.kind,
+              jwks_uri: rec.jwks_uri,
+              jwks: rec.jwks == null ? null : json(rec.jwks),
+              max_assertion_lifetime: rec.max_assertion_lifetime,
+              single_use: rec.single_use ? 1 : 0,
+              created_at: rec.created_at,
+              updated_at: rec.updated_at,
+            })
+            .execute();
+          await this.change(trx, 'trusted_issuer', rec.name);
+        })
+        .catch((e: unknown) => {
+          if (isUniqueViolation(e)) throw new DuplicateError('trusted issuer name or issuer');
+          throw e;
+        }),
+    );
+  }
+
+  getTrustedIssuer(name: string): Promise<TrustedIssuerRecord | undefined> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('trusted_issuers').selectAll().where('name', '=', name).executeTakeFirst();
+      return r ? toTrustedIssuer(r) : undefined;
+    });
+  }
+
+  listTrustedIssuers(): Promise<TrustedIssuerRecord[]> {
+    return this.run(async () => (await this.db.selectFrom('trusted_issuers').selectAll().orderBy('name').execute()).map(toTrustedIssuer));
+  }
+
+  deleteTrustedIssuer(name: string): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        const res = await trx.deleteFrom('trusted_issuers').where('name', '=', name).executeTakeFirst();
+        await this.change(trx, 'trusted_issuer', name);
+        return Number(res.numDeletedRows) > 0;
+      }),
+    );
+  }
+
+  countFederatedClients(issuerName: string): Promise<number> {
+    return this.run(async () => {
+      const r = await this.db
+        .selectFrom('clients')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('federated_issuer', '=', issuerName)
+        .executeTakeFirst();
+      return Number(r?.n ?? 0);
     });
   }
 }

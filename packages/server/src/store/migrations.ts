@@ -158,6 +158,34 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
         await db.schema.alterTable('client_secrets').dropColumn('secret_sealed').execute();
       },
     },
+    // SPEC §9 federated client authentication: trusted issuers, and each federated client's (issuer,
+    // subject) — unique, so one workload identity maps to at most one client (NULLs, i.e. every other
+    // client, never collide in either dialect).
+    '0004_trusted_issuers': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('trusted_issuers')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('issuer', 'text', (c) => c.notNull().unique())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('jwks_uri', 'text')
+          .addColumn('jwks', 'text')
+          .addColumn('max_assertion_lifetime', 'integer', (c) => c.notNull())
+          .addColumn('single_use', 'integer', (c) => c.notNull())
+          .addColumn('created_at', big, (c) => c.notNull())
+          .addColumn('updated_at', big, (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('clients').addColumn('federated_issuer', 'text').execute();
+        await db.schema.alterTable('clients').addColumn('federated_subject', 'text').execute();
+        await db.schema.alterTable('clients').addColumn('federated_claims', 'text').execute();
+        await db.schema.createIndex('clients_federated_identity').on('clients').columns(['federated_issuer', 'federated_subject']).unique().execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('clients_federated_identity').ifExists().execute();
+        for (const c of ['federated_claims', 'federated_subject', 'federated_issuer']) await db.schema.alterTable('clients').dropColumn(c).execute();
+        await db.schema.dropTable('trusted_issuers').ifExists().execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

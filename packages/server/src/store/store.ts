@@ -7,7 +7,16 @@ import type {
   OpaqueTokenRecord,
   RegistrationTokenRecord,
   SigningKeyRecord,
+  TrustedIssuerRecord,
 } from './types.js';
+
+/** A write that would break a unique rule (client id, federated identity, trusted issuer name/URL). */
+export class DuplicateError extends Error {
+  constructor(readonly what: string) {
+    super(`duplicate ${what}`);
+    this.name = 'DuplicateError';
+  }
+}
 
 export interface ListClientsQuery {
   limit?: number;
@@ -100,4 +109,13 @@ export interface Store {
   // RFC 7592 client registrations (deleted with their client)
   insertClientRegistration(rec: ClientRegistrationRecord): Promise<void>;
   getClientRegistration(clientId: string): Promise<ClientRegistrationRecord | undefined>;
+
+  // trusted issuers (SPEC §9); each change is on the change feed (kind 'trusted_issuer', ref = name)
+  /** Throws DuplicateError when the name or the issuer is taken. */
+  insertTrustedIssuer(rec: TrustedIssuerRecord): Promise<void>;
+  getTrustedIssuer(name: string): Promise<TrustedIssuerRecord | undefined>;
+  listTrustedIssuers(): Promise<TrustedIssuerRecord[]>;
+  deleteTrustedIssuer(name: string): Promise<boolean>;
+  /** Clients whose federated_identity names this trusted issuer. */
+  countFederatedClients(issuerName: string): Promise<number>;
 }

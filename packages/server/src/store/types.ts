@@ -5,7 +5,8 @@ export type TokenEndpointAuthMethod =
   | 'client_secret_jwt'
   | 'private_key_jwt'
   | 'tls_client_auth'
-  | 'self_signed_tls_client_auth';
+  | 'self_signed_tls_client_auth'
+  | 'federated_jwt';
 
 export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'client_secret_basic',
@@ -14,6 +15,7 @@ export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'private_key_jwt',
   'tls_client_auth',
   'self_signed_tls_client_auth',
+  'federated_jwt',
 ];
 
 export interface ClientRecord {
@@ -39,6 +41,41 @@ export interface ClientRecord {
    */
   secret_sealed: string | null;
   disabled: boolean;
+  created_at: number;
+  updated_at: number;
+  /**
+   * `federated_jwt` clients only (SPEC §9): the trusted issuer (by name), the exact `sub` its tokens
+   * carry for this workload, and claims that must be equal. One (issuer, subject) → one client (unique
+   * index). Absent/null for every other method.
+   */
+  federated_identity?: FederatedIdentity | null;
+}
+
+export interface FederatedIdentity {
+  /** Name of a trusted issuer (TrustedIssuerRecord.name). */
+  issuer: string;
+  subject: string;
+  claims?: Record<string, string>;
+}
+
+export type TrustedIssuerKind = 'oidc' | 'kubernetes' | 'spiffe' | 'github';
+
+/**
+ * A trusted issuer (SPEC §9): a Kubernetes cluster, SPIFFE trust domain, GitHub Actions or any OIDC
+ * issuer whose tokens federated clients present as client assertions. Keys come from `jwks` (a file
+ * given at `trust add`), else `jwks_uri`, else the issuer's discovery document.
+ */
+export interface TrustedIssuerRecord {
+  name: string;
+  /** Exact `iss` value of its tokens; for kind spiffe the trust domain `spiffe://example.org`. Unique. */
+  issuer: string;
+  kind: TrustedIssuerKind;
+  jwks_uri: string | null;
+  jwks: { keys: Record<string, unknown>[] } | null;
+  /** Longest accepted `exp - iat`, seconds. */
+  max_assertion_lifetime: number;
+  /** `jti` is single-use (when present) for this issuer's tokens. */
+  single_use: boolean;
   created_at: number;
   updated_at: number;
 }
@@ -123,7 +160,7 @@ export interface ClientRegistrationRecord {
 
 export interface ChangeEvent {
   seq: number;
-  kind: 'client' | 'key' | 'revocation' | 'config';
+  kind: 'client' | 'key' | 'revocation' | 'config' | 'trusted_issuer';
   ref: string;
   at: number;
 }

@@ -342,6 +342,40 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.getClientRegistration('other'), undefined);
     });
 
+    it('trusted issuers and federated identities (SPEC §9): round-trip, unique name/issuer and (issuer, subject), fed', { skip }, async () => {
+      covers('insertTrustedIssuer', 'getTrustedIssuer', 'listTrustedIssuers', 'deleteTrustedIssuer', 'countFederatedClients');
+      const ti = {
+        name: 'k8s',
+        issuer: 'https://kubernetes.default.svc',
+        kind: 'kubernetes' as const,
+        jwks_uri: null,
+        jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] },
+        max_assertion_lifetime: 3600,
+        single_use: true,
+        created_at: T0,
+        updated_at: T0,
+      };
+      const seq = await store.latestChangeSeq();
+      await store.insertTrustedIssuer(ti);
+      assert.deepEqual(await store.getTrustedIssuer('k8s'), ti);
+      assert.deepEqual((await store.changesSince(seq)).map((e) => [e.kind, e.ref]), [['trusted_issuer', 'k8s']]);
+      await assert.rejects(store.insertTrustedIssuer({ ...ti, name: 'other' }), (e: Error) => e.name === 'DuplicateError', 'same issuer URL');
+      await assert.rejects(store.insertTrustedIssuer({ ...ti, issuer: 'https://x.example' }), (e: Error) => e.name === 'DuplicateError', 'same name');
+      const gh = { ...ti, name: 'gh', issuer: 'https://token.actions.githubusercontent.com', kind: 'github' as const, jwks: null, single_use: false };
+      await store.insertTrustedIssuer(gh);
+      assert.deepEqual(await store.listTrustedIssuers(), [gh, ti]);
+      const fed = { issuer: 'k8s', subject: 'system:serviceaccount:ns:app', claims: { 'kubernetes.io/namespace': 'ns' } };
+      await store.insertClient(client('fed1', { token_endpoint_auth_method: 'federated_jwt', federated_identity: fed }));
+      assert.deepEqual((await store.getClient('fed1'))!.federated_identity, fed);
+      await assert.rejects(store.insertClient(client('fed2', { token_endpoint_auth_method: 'federated_jwt', federated_identity: { issuer: 'k8s', subject: fed.subject } })), (e: Error) => e.name === 'DuplicateError');
+      await store.insertClient(client('fed3', { token_endpoint_auth_method: 'federated_jwt', federated_identity: { issuer: 'gh', subject: fed.subject } }));
+      await assert.rejects(store.updateClient('fed3', { federated_identity: { issuer: 'k8s', subject: fed.subject } }), (e: Error) => e.name === 'DuplicateError');
+      assert.equal(await store.countFederatedClients('k8s'), 1);
+      assert.equal(await store.deleteTrustedIssuer('k8s'), true);
+      assert.equal(await store.deleteTrustedIssuer('k8s'), false);
+      assert.equal(await store.getTrustedIssuer('k8s'), undefined);
+    });
+
     it('every adapter method has a contract test', { skip }, () => {
       const methods = Object.getOwnPropertyNames(KyselyStore.prototype).filter(
         (n) => n !== 'constructor' && n !== 'run' && n !== 'change' && n !== 'deleteInBatches' && typeof (KyselyStore.prototype as unknown as Record<string, unknown>)[n] === 'function',
