@@ -34,7 +34,7 @@ describe('latchkey start and the settings table', () => {
       assert.ok(o, `${name}: ${s.flag} is not an option of latchkey start`);
       assert.equal(o.envVar, s.env, `${name}: ${s.flag} reads ${o.envVar ?? 'no variable'}`);
     }
-    const tableFlags = new Set(Object.values(settings).flatMap((s) => ('flag' in s ? [s.flag] : [])));
+    const tableFlags = new Set<string>(Object.values(settings).flatMap((s) => ('flag' in s ? [s.flag] : [])));
     const notSettings = new Set(['--config', '--json']);
     for (const o of options) {
       if (o.long && !notSettings.has(o.long)) assert.ok(tableFlags.has(o.long), `${o.long} is missing from the settings table`);

@@ -58,6 +58,7 @@ const samples: { [K in SettingName]: Sample } = {
   jwksCacheTtl: { a: 10, b: 3600 },
   jwksRefreshCooldown: { a: 0, b: 120 },
   consoleDir: { a: '/srv/console-a', b: '/srv/console-b' },
+  outboundAllow: { a: '10.0.0.0/8', b: 'jwks.corp.example,192.168.1.10' },
 };
 
 type Layer = 'flag' | 'env' | 'file' | 'callerDefault';
