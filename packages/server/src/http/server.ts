@@ -1,143 +1,106 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Services } from '../services.js';
-import { errSummary } from '../services.js';
-import { tokenEndpoint } from '../protocol/token.js';
-import { buildMetadata } from '../protocol/metadata.js';
-import type { OAuthRequest, OAuthResponse } from '../shared/oauth-request.js';
-import { createFastPathServer, type OAuthHandler } from './fast-path.js';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
+import { errSummary, invalidRequest, isUnexpected, noSuchEndpoint, OAuthError, payloadTooLarge, toResponse } from '../shared/errors.js';
+import type { ClientCertificate, OAuthResponse } from '../shared/oauth-request.js';
+import { certificateReader } from './client-certificate.js';
+import type { HttpServerOptions } from './contract.js';
+import { BODY_LIMIT } from './limits.js';
+import { listenerFactory } from './listener.js';
+import { createOAuthHandler } from './oauth-handler.js';
+import { logRequest, pathOf } from './request-log.js';
+import { proxyTrust } from './trusted-proxy.js';
 
-export const BODY_LIMIT = 64 * 1024;
+export { BODY_LIMIT };
 
-/** Routes added by feature modules (introspection, revocation, registration, admin API, console). */
-export type RouteInstaller = (app: FastifyInstance, s: Services) => void | Promise<void>;
-export const routeInstallers: RouteInstaller[] = [];
-
-export function toOAuthRequest(req: FastifyRequest, issuer: string): OAuthRequest {
-  return {
-    method: req.method,
-    url: issuer + req.url.split('?', 1)[0],
-    headers: req.headers,
-    rawBody: typeof req.body === 'string' ? req.body : undefined,
-    remoteAddress: req.ip,
-    clientCertificate: (req as unknown as { clientCertificate?: OAuthRequest['clientCertificate'] }).clientCertificate,
-  } satisfies OAuthRequest;
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client certificate (RFC 8705) — from the TLS socket or a trusted proxy's header, as on the OAuth endpoints. */
+    readonly clientCertificate: ClientCertificate | undefined;
+  }
 }
 
+/** Writes a framework-free response through Fastify (an empty body goes without a content type). */
 export function send(reply: FastifyReply, r: OAuthResponse): FastifyReply {
-  // An empty body (revocation's 200) goes without a content type, as on the node:http fast path.
   return reply.code(r.status).headers(r.headers).send(r.body === '' ? undefined : r.body);
 }
 
-const json = (reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) =>
-  reply.code(status).headers({ 'content-type': 'application/json; charset=utf-8', ...headers }).send(JSON.stringify(body));
-
 /**
- * Fastify wiring: size limits, the one error boundary, and the protocol endpoints. Handlers are
- * framework-free (OAuthRequest in, OAuthResponse out); this file only adapts.
+ * The HTTP server: one listener (node:http, or node:https with client certificates requested when the
+ * TLS options say so) whose request handler serves the OAuth endpoints itself — the same code on every
+ * listener kind (see oauth-handler.ts) — and passes everything else to Fastify, which serves
+ * `opts.features` (one encapsulated plugin each) and nothing else. One implementation each of the client
+ * address (trusted proxies), body limit and 413, timeouts, request log line, and 404/500 bodies
+ * (`toResponse` of shared/errors.ts) serves both.
+ *
+ * `close()` drains: no new connections, idle keep-alive sockets closed at once, requests in flight
+ * finish (their responses say `Connection: close`), requests arriving on open sockets meanwhile get 503.
  */
-export async function buildHttpServer(s: Services, opts: { https?: Record<string, unknown> | undefined } = {}): Promise<FastifyInstance> {
-  // POST-only OAuth endpoints, also served by the node:http fast path (filled by postEndpoint below).
-  const fastRoutes = new Map<string, OAuthHandler>();
+export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
+  const proxy = proxyTrust(opts.trustProxy);
+  const certificates = certificateReader({ tls: !!opts.tls, header: opts.clientCertificateHeader, proxy, clientCa: opts.clientCa });
+  const oauth = createOAuthHandler({ issuer: opts.issuer, log: opts.log, endpoints: opts.oauthEndpoints, proxy, certificates, bodyLimit: BODY_LIMIT });
+
   const app = Fastify({
-    loggerInstance: s.log,
+    loggerInstance: opts.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: s.config.trustProxy ? s.config.trustProxy.split(',').map((x) => x.trim()) : false,
+    trustProxy: proxy.fastifyTrustProxy,
     return503OnClosing: true,
-    requestTimeout: 30_000,
-    connectionTimeout: 30_000,
-    keepAliveTimeout: 10_000,
     forceCloseConnections: 'idle',
-    ...(opts.https ? { https: opts.https } : {}),
-    // Plain HTTP without client-certificate headers: POSTs to the OAuth endpoints take the node:http fast path.
-    ...(!opts.https && !s.config.tlsClientCertHeader && process.env.LATCHKEY_NO_FAST_PATH !== '1'
-      ? { serverFactory: createFastPathServer(s, fastRoutes, BODY_LIMIT, s.config.trustProxy, { request: 30_000, headers: 20_000, keepAlive: 10_000, connection: 30_000 }) }
-      : {}),
-  } as any) as unknown as FastifyInstance;
+    serverFactory: listenerFactory(opts.tls, oauth.handle),
+  });
+  app.addHook('preClose', (done) => {
+    oauth.startClosing();
+    done();
+  });
 
-  // Keep bodies as text: the token endpoint parses forms itself (duplicate detection), and other media
-  // types reach the handler so it can answer invalid_request rather than 415.
+  // Fastify features read the client certificate the same way the OAuth handler does.
+  app.decorateRequest('clientCertificate', {
+    getter(this: { raw: IncomingMessage }) {
+      return certificates?.(this.raw);
+    },
+  });
+
+  // Bodies stay text (registration and the admin API judge media types themselves); JSON is parsed
+  // without __proto__/constructor keys.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     if (body === '' || body === undefined) return done(null, undefined);
     try {
-      done(null, JSON.parse(body as string, (k, v) => (k === '__proto__' || k === 'constructor' ? undefined : v)));
+      done(null, JSON.parse(body as string, (k: string, v: unknown) => (k === '__proto__' || k === 'constructor' ? undefined : v)));
     } catch {
-      const err = new Error('malformed JSON body') as Error & { statusCode: number };
-      err.statusCode = 400;
-      done(err, undefined);
+      done(invalidRequest('malformed JSON body'), undefined);
     }
   });
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) {
-      req.log.error({ err: errSummary(err), stack: err.stack }, 'unhandled error');
-      return json(reply, 500, { error: 'server_error', error_description: 'internal error' }, { 'cache-control': 'no-store' });
+  app.setErrorHandler((err: FastifyError | OAuthError, req, reply) => {
+    let e: unknown = err;
+    if (!(err instanceof OAuthError) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      e =
+        err.statusCode === 413
+          ? payloadTooLarge(BODY_LIMIT)
+          : new OAuthError('invalid_request', err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported media type' : 'malformed request', { status: err.statusCode });
     }
-    const description =
-      status === 413 ? `request body larger than ${BODY_LIMIT} bytes` : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported media type' : 'malformed request';
-    return json(reply, status, { error: 'invalid_request', error_description: description }, { 'cache-control': 'no-store' });
+    if (isUnexpected(e)) req.log.error({ err: errSummary(e), stack: (e as Error).stack }, 'unhandled error');
+    return send(reply, toResponse(e));
   });
-  app.setNotFoundHandler((_req, reply) => json(reply, 404, { error: 'not_found', error_description: 'no such endpoint' }));
+  app.setNotFoundHandler((_req, reply) => send(reply, toResponse(noSuchEndpoint())));
 
   app.addHook('onResponse', (req, reply, done) => {
-    // One line per request; path only (no query string), never headers or bodies.
-    if (s.log.isLevelEnabled('info')) {
-      req.log.info({ method: req.method, path: req.url.split('?', 1)[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
-    }
+    logRequest(opts.log, req.method, pathOf(req.url), reply.statusCode, reply.elapsedTime);
     done();
   });
 
-  const methodNotAllowed = (allow: string) => (_req: FastifyRequest, reply: FastifyReply) =>
-    json(reply, 405, { error: 'invalid_request', error_description: `method not allowed; use ${allow}` }, { allow, 'cache-control': 'no-store' });
-
-  /** POST-only OAuth endpoint with 405 + Allow for everything else (SPEC §3). */
-  const postEndpoint = (path: string, handler: OAuthHandler) => {
-    fastRoutes.set(path, handler);
-    // OAuth endpoints read any body as text and judge the media type themselves (invalid_request, not 415
-    // or a JSON parse error), the same on this path as on the node:http fast path.
-    void app.register(async (scope) => {
-      scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-      scope.post(path, async (req, reply) => send(reply, await handler(toOAuthRequest(req, s.config.issuer), s)));
-    });
-    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: path, handler: methodNotAllowed('POST') });
-  };
-  (app as unknown as { latchkeyPost: typeof postEndpoint }).latchkeyPost = postEndpoint;
-
-  postEndpoint('/oauth2/token', tokenEndpoint);
-
-  const metadata = (_req: FastifyRequest, reply: FastifyReply) =>
-    json(reply, 200, buildMetadata(s), { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' });
-  app.get('/.well-known/oauth-authorization-server', metadata);
-  app.get('/.well-known/openid-configuration', metadata);
-  app.get('/.well-known/jwks.json', (_req, reply) =>
-    reply
-      .code(200)
-      .headers({ 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' })
-      .send(s.keyring.jwksJson()),
-  );
-
-  app.get('/healthz', (_req, reply) => json(reply, 200, { status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    try {
-      await Promise.race([s.store.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('store ping timed out')), 1000).unref())]);
-      return json(reply, 200, { status: 'ready', store: s.store.dialect });
-    } catch (e) {
-      return json(reply, 503, { status: 'unavailable', error: 'temporarily_unavailable', error_description: 'store unavailable' }, { 'retry-after': '1' });
-    }
-  });
-  app.get('/metrics', async (_req, reply) =>
-    reply.code(200).header('content-type', s.metrics.registry.contentType).send(await s.metrics.registry.metrics()),
-  );
-
-  for (const install of routeInstallers) await install(app, s);
-  return app;
-}
-
-export type PostEndpoint = (path: string, handler: OAuthHandler) => void;
-export function postEndpointOf(app: FastifyInstance): PostEndpoint {
-  return (app as unknown as { latchkeyPost: PostEndpoint }).latchkeyPost;
+  // Each feature an encapsulated plugin, named for avvio's plugin tree and Fastify's errors.
+  const names = new Set<string>();
+  for (const f of opts.features) {
+    if (names.has(f.name)) throw new Error(`two HTTP features named ${f.name}`);
+    names.add(f.name);
+    const plugin: FastifyPluginAsync = (instance, pluginOpts) => f.plugin(instance, pluginOpts);
+    Object.defineProperty(plugin, 'name', { value: f.name });
+    await app.register(plugin);
+  }
+  // Typed with pino's Logger and our server type; callers see the default FastifyInstance.
+  return app as unknown as FastifyInstance;
 }

@@ -50,3 +50,51 @@ export function peerTrusted(list: BlockList | undefined, address: string | undef
   if (type === 0) return false;
   return list.check(a, type === 4 ? 'ipv4' : 'ipv6');
 }
+
+/** The `trustProxy` setting, in the one form every part of the HTTP layer uses. */
+export interface ProxyTrust {
+  /** Whether `address` (a socket peer or an X-Forwarded-For hop) is a trusted proxy. */
+  trusts(address: string | undefined): boolean;
+  /**
+   * The client address of a request: starting at the socket peer, walk X-Forwarded-For back (right to
+   * left) while the current hop is a trusted proxy; the first untrusted hop is the client. This is
+   * proxy-addr's algorithm (empty entries skipped, spaces and tabs trimmed), so the OAuth endpoints'
+   * `remoteAddress` and Fastify's `req.ip` (which uses {@link fastifyTrustProxy}) agree.
+   */
+  clientAddress(peer: string, forwardedFor: string | string[] | undefined): string;
+  /** Fastify's `trustProxy` option: the same predicate, or false when no proxy is trusted. */
+  readonly fastifyTrustProxy: ((address: string, hop: number) => boolean) | false;
+}
+
+function trimHop(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+export function proxyTrust(setting: string | undefined): ProxyTrust {
+  const list = trustedPeers(setting);
+  if (!list) {
+    return { trusts: () => false, clientAddress: (peer) => peer, fastifyTrustProxy: false };
+  }
+  const trusts = (address: string | undefined) => peerTrusted(list, address);
+  return {
+    trusts,
+    clientAddress(peer, forwardedFor) {
+      if (typeof forwardedFor !== 'string' || forwardedFor.length === 0 || !trusts(peer)) return peer;
+      const hops = forwardedFor.split(',');
+      let i = hops.length;
+      let addr = peer;
+      while (trusts(addr)) {
+        let hop = '';
+        while (hop === '' && i > 0) hop = trimHop(hops[--i]!);
+        if (hop === '') break;
+        addr = hop;
+      }
+      return addr;
+    },
+    fastifyTrustProxy: (address) => trusts(address),
+  };
+}
