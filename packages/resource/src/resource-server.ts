@@ -183,9 +183,9 @@ export class ResourceServer<C extends AccessTokenClaims = AccessTokenClaims> {
     return this.#o.audiences;
   }
 
-  /** Counters for tests and metrics. */
-  get stats(): { jwksFetches: number; introspections: number; cachedTokens: number } {
-    return { jwksFetches: this.#jwks.fetchCount, introspections: this.#introspections, cachedTokens: this.#cache?.size ?? 0 };
+  /** Counters for tests and metrics: JWKS fetches started and key sets loaded, introspection calls, cached verdicts. */
+  get stats(): { jwksFetches: number; jwksLoads: number; introspections: number; cachedTokens: number } {
+    return { jwksFetches: this.#jwks.fetchCount, jwksLoads: this.#jwks.generation, introspections: this.#introspections, cachedTokens: this.#cache?.size ?? 0 };
   }
 
   /**

@@ -16,7 +16,8 @@ describe('verified-token cache', () => {
     let t = Date.now();
     const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clock: () => t, clockTolerance: 0 });
     const exp = Math.floor(t / 1000) + 10;
-    const token = await as.sign({ exp });
+    // iat on the frozen clock: with clockTolerance 0, a real-time iat a second later would be "in the future".
+    const token = await as.sign({ exp, iat: Math.floor(t / 1000) });
     const a = await rs.verify(token);
     const b = await rs.verify(token);
     assert.equal(a, b, 'second call is served from the cache');

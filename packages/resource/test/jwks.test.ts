@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair } from 'jose';
 import { createResourceServer, discoveryUrls, ResourceError } from '../src/index.js';
-import { nowSeconds, startIssuer, type TestIssuer } from './helpers/issuer.js';
+import { nowSeconds, startIssuer, until, type TestIssuer } from './helpers/issuer.js';
 
 function fakeClock(start = Date.now()) {
   let t = start;
@@ -52,7 +52,7 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
     await rs.verify(await as.sign({ exp }));
     clock.advance(61_000);
     await rs.verify(await as.sign({ exp })); // starts the scheduled background refresh
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => rs.stats.jwksLoads === 2, 'the background refresh');
     const fetches = as.jwksFetches;
     // The issuer now switches to a brand-new key at once (no pre-publication).
     const fresh = await as.addKey('ES256');
@@ -90,8 +90,9 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
     as.published.delete(oldKey.kid);
     try {
       clock.advance(301_000);
+      const loads = rs.stats.jwksLoads;
       await rs.verify(await as.sign({ exp }, { key: next })); // triggers the background refresh
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => rs.stats.jwksLoads === loads + 1, 'the background refresh');
       await rs.verify(await as.sign({ exp }, { key: next }));
       await assert.rejects(rs.verify(oldToken), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
     } finally {
@@ -138,7 +139,7 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
       clock.advance(120_000);
       const exp = nowSeconds() + 3600;
       await rs.verify(await as.sign({ exp }));
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => reported.length > 0, 'the failed background refresh');
       await rs.verify(await as.sign({ exp }));
       assert.deepEqual(reported, ['ERR_JWKS_UNAVAILABLE'], 'the failed background refresh is reported once');
     } finally {
@@ -192,13 +193,13 @@ describe('JWKS cache: cooldown, rotation, outages', () => {
     moved = true;
     clock.advance(61_000);
     await rs.verify(await as.sign({ exp })); // background refresh: re-reads the metadata, then the moved JWKS
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => rs.stats.jwksLoads === 2, 'the background refresh');
     assert.deepEqual(seen, ['/.well-known/oauth-authorization-server', '/jwks', '/.well-known/oauth-authorization-server', '/jwks']);
     assert.equal((await rs.metadata()).jwks_uri, `${as.url}/jwks?v=2`);
     metadataDown = true;
     clock.advance(61_000);
     await rs.verify(await as.sign({ exp }));
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => rs.stats.jwksLoads === 3, 'the background refresh');
     assert.equal(seen.at(-1), '/jwks', 'JWKS still refreshed from the last good metadata');
     assert.equal((await rs.metadata()).jwks_uri, `${as.url}/jwks?v=2`);
   });

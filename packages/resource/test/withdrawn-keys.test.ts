@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createResourceServer, type ResourceServer } from '../src/index.js';
-import { nowSeconds, startIssuer, type TestIssuer } from './helpers/issuer.js';
+import { nowSeconds, startIssuer, until, type TestIssuer } from './helpers/issuer.js';
 
 /**
  * Issue #15 item 1: a key withdrawn from the JWKS stops validating tokens — cached ones included —
@@ -118,7 +118,7 @@ describe('withdrawn keys: every verification honours the key set age (issue #15)
       assert.equal((await served).clientId, 'client-1');
       assert.equal(rs.stats.jwksFetches, 2, 'the refresh started (initial load + this one)');
       gated.release();
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => rs.stats.jwksLoads === 2, 'the background refresh');
       await assert.rejects(rs.verify(token), { code: 'ERR_JWKS_NO_MATCHING_KEY' });
       assert.equal(rs.stats.cachedTokens, 0);
       assert.ok(gated.jwksRequests - fetchesBefore <= 2, 'the refresh, plus at most the unknown-kid budget');

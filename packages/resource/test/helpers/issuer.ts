@@ -51,6 +51,15 @@ export interface SignOptions {
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+/** Waits until `condition()` holds (background work landed), failing after `timeoutMs`: no fixed sleeps on a busy machine. */
+export async function until(condition: () => boolean, what = 'condition', timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 export async function startIssuer(options: { algs?: string[]; audience?: string } = {}): Promise<TestIssuer> {
   const state: TestIssuer = {
     url: '',
