@@ -42,15 +42,19 @@ const ALLOWED_STRICT: Readonly<Record<string, ReadonlySet<string>>> = Object.fro
 
 /**
  * Why a key is being validated:
- * - `client`: a client's registered key (jwks / jwks_uri / registration / admin / CLI) — strict
- *   members (SPEC §7), a signature-verification key only (`use` "sig", `key_ops` with "verify", `alg`
- *   a signing algorithm that fits);
- * - `dpop`: a DPoP proof's `jwk` header; `resource`: an authorization server's published key — unknown
- *   members are ignored as RFC 7517 §4 requires ("if not understood ... MUST be ignored"), since
- *   WebCrypto exports add `ext` and other servers publish extra members.
- * Every use refuses private members, unknown `kty`, weak or oversized RSA, other curves and Ed448.
+ * - `registration`: a client key being registered (jwks at registration / admin API / CLI) — strict
+ *   members (SPEC §7 "only the members RFC 7517/7518 define for their key type"), a
+ *   signature-verification key only (`use` "sig", `key_ops` with "verify", `alg` a signing algorithm
+ *   that fits);
+ * - `dpop`: a DPoP proof's `jwk` header;
+ * - `verification`: a key fetched to verify signatures (a client's jwks_uri, an authorization server's
+ *   JWKS at a resource server) — unknown members are ignored as RFC 7517 §4 requires ("if not
+ *   understood by implementations encountering them, they MUST be ignored"), since WebCrypto exports
+ *   add `ext` and publishers add their own; keys for other uses are simply never a fit ({@link jwkFitsAlg}).
+ * Every use refuses private members, unknown `kty`, RSA outside 2048–8192 bits or e ≠ 65537, curves
+ * other than P-256/P-384/P-521, and OKP other than Ed25519 (so Ed448 is refused everywhere).
  */
-export type JwkUse = 'client' | 'dpop' | 'resource';
+export type JwkUse = 'registration' | 'dpop' | 'verification';
 
 /** The required public members of a valid JWK (what RFC 7638 hashes and what node:crypto imports). */
 export type PublicJwkMembers =
@@ -97,7 +101,7 @@ export function checkJwkMembers(jwk: unknown, use: JwkUse): PublicJwkMembers {
   if (hasPrivateMembers(jwk)) fail('JWK contains private or symmetric key material');
   const kty = jwk.kty;
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') fail('kty must be RSA, EC or OKP');
-  const strict = use === 'client';
+  const strict = use === 'registration';
   if (strict) {
     const allowed = ALLOWED_STRICT[kty]!;
     for (const m of Object.keys(jwk)) if (!allowed.has(m)) fail(`member ${m} is not defined for kty ${kty}`);
@@ -170,7 +174,7 @@ export function importPublicMembers(members: PublicJwkMembers): KeyObject {
  * ({@link importPublicMembers}). Returns the imported KeyObject; callers cache it.
  *
  * @example
- * const { key } = validatePublicJwk(registered, 'client');
+ * const { key } = validatePublicJwk(registered, 'registration');
  *
  * Does not check: `x5c` certificate chains or that `x5t` matches `x5c` (RFC 8705 §2.2 self-signed
  * certificates are trusted because they are registered).

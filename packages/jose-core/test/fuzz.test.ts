@@ -39,7 +39,7 @@ describe('fuzz: the core only ever throws JoseError', () => {
   });
 
   it('validatePublicJwk over arbitrary objects and perturbed real keys', () => {
-    const uses: JwkUse[] = ['client', 'dpop', 'resource'];
+    const uses: JwkUse[] = ['registration', 'dpop', 'verification'];
     const perturbed = fc.record({
       kty: fc.oneof(fc.constantFrom('EC', 'RSA', 'OKP', 'oct'), fc.anything()),
       crv: fc.oneof(fc.constantFrom('P-256', 'P-384', 'P-521', 'Ed25519', 'Ed448'), fc.anything()),

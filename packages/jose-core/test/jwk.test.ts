@@ -13,7 +13,7 @@ const x25519 = pub(generateKeyPairSync('x25519').publicKey);
 const rsa2048 = pub(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey);
 const rsa1024 = pub(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey);
 const rsaE3 = pub(generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).publicKey);
-const USES: JwkUse[] = ['client', 'dpop', 'resource'];
+const USES: JwkUse[] = ['registration', 'dpop', 'verification'];
 
 function refused(jwk: unknown, use: JwkUse, re?: RegExp) {
   assert.throws(
@@ -51,7 +51,7 @@ describe('validatePublicJwk', () => {
     const n8192 = randomBytes(1024);
     n8192[0] = 0xc1;
     n8192[1023] |= 1;
-    assert.equal(validatePublicJwk({ kty: 'RSA', n: n8192.toString('base64url'), e: 'AQAB' }, 'client').key.asymmetricKeyDetails?.modulusLength, 8192);
+    assert.equal(validatePublicJwk({ kty: 'RSA', n: n8192.toString('base64url'), e: 'AQAB' }, 'registration').key.asymmetricKeyDetails?.modulusLength, 8192);
   });
 
   it('EC: a point off the curve is refused (createPublicKey checks it), as are short coordinates and other curves', () => {
@@ -74,12 +74,12 @@ describe('validatePublicJwk', () => {
 
   it('client keys carry only the members RFC 7517/7518 define for their type; other uses ignore unknown members (RFC 7517 §4)', () => {
     const withCommon = { ...ec256, kid: 'k1', use: 'sig', key_ops: ['verify'], alg: 'ES256', x5t: 'abc', 'x5t#S256': 'def', x5c: [] };
-    assert.ok(validatePublicJwk(withCommon, 'client'));
-    refused({ ...ec256, ext: true }, 'client', /ext/);
-    refused({ ...ec256, n: 'AQAB' }, 'client', /member n/);
-    refused({ ...ed, y: ec256.y }, 'client', /member y/);
-    refused({ ...ec256, x5u: 'https://example.com/c.pem' }, 'client', /x5u/);
-    for (const use of ['dpop', 'resource'] as const) assert.ok(validatePublicJwk({ ...ec256, ext: true, key_ops: ['verify'], x5u: 'https://x' }, use));
+    assert.ok(validatePublicJwk(withCommon, 'registration'));
+    refused({ ...ec256, ext: true }, 'registration', /ext/);
+    refused({ ...ec256, n: 'AQAB' }, 'registration', /member n/);
+    refused({ ...ed, y: ec256.y }, 'registration', /member y/);
+    refused({ ...ec256, x5u: 'https://example.com/c.pem' }, 'registration', /x5u/);
+    for (const use of ['dpop', 'verification'] as const) assert.ok(validatePublicJwk({ ...ec256, ext: true, key_ops: ['verify'], x5u: 'https://x' }, use));
   });
 
   it('alg on the key must fit the key; client keys are signature keys', () => {
@@ -88,16 +88,16 @@ describe('validatePublicJwk', () => {
       refused({ ...rsa2048, alg: 'ES256' }, use, /alg/);
       refused({ ...ed, alg: 'RS256' }, use, /alg/);
     }
-    refused({ ...ec256, alg: 'HS256' }, 'client', /alg/);
-    refused({ ...rsa2048, alg: 'RSA-OAEP' }, 'client', /alg/);
-    refused({ ...ec256, use: 'enc' }, 'client', /use/);
-    refused({ ...ec256, key_ops: ['sign'] }, 'client', /verify/);
-    refused({ ...ec256, key_ops: ['verify', 'verify'] }, 'client', /distinct/);
+    refused({ ...ec256, alg: 'HS256' }, 'registration', /alg/);
+    refused({ ...rsa2048, alg: 'RSA-OAEP' }, 'registration', /alg/);
+    refused({ ...ec256, use: 'enc' }, 'registration', /use/);
+    refused({ ...ec256, key_ops: ['sign'] }, 'registration', /verify/);
+    refused({ ...ec256, key_ops: ['verify', 'verify'] }, 'registration', /distinct/);
     // A resource server's JWKS may hold encryption keys; they import but never fit a signature alg.
-    assert.ok(validatePublicJwk({ ...rsa2048, alg: 'RSA-OAEP', use: 'enc' }, 'resource'));
+    assert.ok(validatePublicJwk({ ...rsa2048, alg: 'RSA-OAEP', use: 'enc' }, 'verification'));
     assert.equal(jwkFitsAlg({ ...rsa2048, alg: 'RSA-OAEP', use: 'enc' }, 'RS256'), false);
-    assert.ok(validatePublicJwk({ ...ed, alg: 'Ed25519' }, 'client'));
-    assert.ok(validatePublicJwk({ ...ed, alg: 'EdDSA' }, 'client'));
+    assert.ok(validatePublicJwk({ ...ed, alg: 'Ed25519' }, 'registration'));
+    assert.ok(validatePublicJwk({ ...ed, alg: 'EdDSA' }, 'registration'));
   });
 
   it('jwkFitsAlg: kty/crv, alg (EdDSA ≡ Ed25519), use, key_ops', () => {

@@ -29,11 +29,11 @@ describe('RFC vectors', () => {
     // Optional members (kid, alg, use) do not change it.
     assert.equal(jwkThumbprint({ kty: 'RSA', n: RFC7638_JWK.n, e: 'AQAB' }), 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
     // The RFC's key is a valid client key (2048 bits, e=65537, RS256).
-    assert.equal(validatePublicJwk(RFC7638_JWK, 'client').key.asymmetricKeyDetails?.modulusLength, 2048);
+    assert.equal(validatePublicJwk(RFC7638_JWK, 'registration').key.asymmetricKeyDetails?.modulusLength, 2048);
   });
 
   it('RFC 7515 A.3 ES256 verifies; one flipped signature bit does not', () => {
-    const { key } = validatePublicJwk(A3_JWK, 'client');
+    const { key } = validatePublicJwk(A3_JWK, 'registration');
     const v = createVerifier(key, 'ES256');
     const jws = verifyCompactJws(A3_JWS, ['ES256'], () => v);
     assert.deepEqual(jws.header, { alg: 'ES256' });
@@ -57,7 +57,7 @@ describe('RFC vectors', () => {
   });
 
   it('imports keys the same way node does from JWK', () => {
-    const { key } = validatePublicJwk(A3_JWK, 'resource');
+    const { key } = validatePublicJwk(A3_JWK, 'verification');
     assert.ok(key.equals(createPublicKey({ key: A3_JWK, format: 'jwk' })));
   });
 });

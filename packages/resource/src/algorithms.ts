@@ -51,7 +51,7 @@ export function jwkAllows(jwk: PublicJwk, alg: JwsAlgorithm): boolean {
  * Throws on anything unusable.
  */
 export function importPublicJwk(jwk: PublicJwk): KeyObject {
-  return validatePublicJwk(jwk, 'resource').key;
+  return validatePublicJwk(jwk, 'verification').key;
 }
 
 /** Builds the node:crypto verification closure for one key and one algorithm. */
