@@ -89,3 +89,15 @@ export function Field({ label, children, hint }: { label: string; children: Comp
 
 export const when = (epochSeconds: number | null | undefined) => (epochSeconds ? new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z') : '—');
 export const iso = (s: string | null | undefined) => (s ? s.replace(/\.\d{3}Z$/, 'Z') : '—');
+
+/** An ISO time that may wrap only between the date and the time (never inside "2026-12-04"). */
+export function Stamp({ at }: { at: string | null | undefined }) {
+  const t = iso(at);
+  const m = /^(\d{4}-\d{2}-\d{2})T(.+)$/.exec(t);
+  if (!m) return <>{t}</>;
+  return (
+    <span class="stamp" title={t}>
+      <span>{m[1]}</span> <span>{m[2]}</span>
+    </span>
+  );
+}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ErrorBox, iso, TableWrap } from '../components.js';
+import { ErrorBox, iso, Stamp, TableWrap } from '../components.js';
 
 interface Key {
   kid: string;
@@ -83,10 +83,16 @@ export function Keys() {
                 <td>
                   <span class={`badge ${st}`}>{st}</span>
                 </td>
-                <td class="nowrap">{iso(k.publish_at)}</td>
-                <td class="nowrap">{st === 'superseded' ? <span class="muted" title={`was to sign from ${iso(k.activate_at)}`}>never</span> : iso(k.activate_at)}</td>
-                <td class="nowrap">{iso(k.retired_at)}</td>
-                <td class="nowrap">{iso(k.expires_at)}</td>
+                <td>
+                  <Stamp at={k.publish_at} />
+                </td>
+                <td>{st === 'superseded' ? <span class="muted" title={`was to sign from ${iso(k.activate_at)}`}>never</span> : <Stamp at={k.activate_at} />}</td>
+                <td>
+                  <Stamp at={k.retired_at} />
+                </td>
+                <td>
+                  <Stamp at={k.expires_at} />
+                </td>
               </tr>
               );
             })}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ErrorBox, Field, iso, SecretOnce, TableWrap } from '../components.js';
+import { ErrorBox, Field, iso, SecretOnce, Stamp, TableWrap } from '../components.js';
 
 interface Tok {
   id: string;
@@ -73,7 +73,7 @@ export function RegistrationTokens() {
                   <code>{t.id.slice(0, 12)}…</code>
                 </td>
                 <td>{t.scope ?? <span class="muted">any (not latchkey:*)</span>}</td>
-                <td class="nowrap">{t.expired ? <span class="badge off">expired</span> : iso(t.expires_at)}</td>
+                <td>{t.expired ? <span class="badge off">expired</span> : <Stamp at={t.expires_at} />}</td>
                 <td>
                   <code>{t.created_by}</code>
                 </td>
