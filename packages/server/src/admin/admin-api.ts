@@ -1,23 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
-import { OAuthError, StoreUnavailableError, temporarilyUnavailable } from '../shared/errors.js';
-import { ClientService, ValidationError } from '../management/clients.service.js';
+import { OAuthError, errSummary, isUnexpected, methodNotAllowed, toResponse } from '../shared/errors.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { ClientService } from '../management/clients.service.js';
+import type { Store } from '../store/store.js';
 import { describeZodError } from '../management/client-metadata.js';
 import { isValidScopeToken } from '../shared/scope.js';
-import type { Services } from '../services.js';
-import { errSummary } from '../services.js';
-import { authenticateAdmin, type AdminPrincipal } from './admin-auth.js';
+import type { AdminAuthenticator, AdminPrincipal } from './admin-auth.js';
 import { openApiDocument } from './openapi.js';
-import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from './registration-tokens.js';
+import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from '../management/registration-tokens.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 
 /**
- * Requests the console makes on behalf of a signed-in admin carry this per-process value, so the audit
- * log can say "console:" rather than "admin:". It only relabels the actor; authorization is the token.
+ * Requests the console makes on behalf of a signed-in admin carry a per-process mark (made by the
+ * composition root, handed to the admin API and the console) in this header, so the audit log can say
+ * "console:" rather than "admin:". It only relabels the actor; authorization is the token.
  */
-export const CONSOLE_MARK = randomBytes(16).toString('base64url');
+export const CONSOLE_MARK_HEADER = 'x-latchkey-console';
 
 /** A 400 naming the offending field: `{error, error_description: "<field>: <message>", field}`. */
 export class FieldError extends OAuthError {
@@ -36,17 +37,12 @@ function sendJson(reply: FastifyReply, status: number, body: unknown, headers: R
     .send(body === undefined ? '' : JSON.stringify(body));
 }
 
-/** Maps any error to the admin API's JSON error shape; non-OAuth errors become a logged 500 server_error. */
-export function sendAdminError(reply: FastifyReply, s: Services, e: unknown) {
-  if (e instanceof StoreUnavailableError) e = temporarilyUnavailable(String((e as Error).cause ?? ''));
-  if (e instanceof OAuthError && e.expose) {
-    const body: Record<string, unknown> = e.toJSON();
-    if (e instanceof ValidationError || e instanceof FieldError) body.field = e.field;
-    if (e.detail) s.log.debug({ error: e.error, detail: e.detail }, 'admin request refused');
-    return sendJson(reply, e.status, body, e.headers ?? {});
-  }
-  s.log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'admin API error');
-  return sendJson(reply, 500, { error: 'server_error', error_description: 'internal error' });
+/** Any error as the admin API's JSON error (shared/errors.ts toResponse); unexpected ones are logged. */
+function sendAdminError(reply: FastifyReply, log: Logger, e: unknown) {
+  if (isUnexpected(e)) log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'admin API error');
+  else if (e instanceof OAuthError && e.detail) log.debug({ error: e.error, detail: e.detail }, 'admin request refused');
+  const r = toResponse(e);
+  return reply.code(r.status).headers(r.headers).send(r.body);
 }
 
 function parseWith<T extends z.ZodType>(schema: T, input: unknown, where: 'query' | 'body'): z.output<T> {
@@ -103,9 +99,24 @@ type Handler = (req: FastifyRequest, p: AdminPrincipal, actor: string) => Promis
  * which also writes the audit log. Registered as an encapsulated plugin: its hooks never run for
  * the token endpoint.
  */
-export async function installAdminApi(app: FastifyInstance, s: Services): Promise<void> {
-  const clients = new ClientService(s);
-  const doc = JSON.stringify(openApiDocument(s.config.issuer));
+export interface AdminApiDeps {
+  readonly issuer: string;
+  readonly adminAuth: AdminAuthenticator;
+  readonly clients: ClientService;
+  readonly keyring: Pick<Keyring, 'list' | 'rotate' | 'state'>;
+  readonly store: Store;
+  readonly log: Logger;
+  /** The console's per-process mark (see CONSOLE_MARK_HEADER). */
+  readonly consoleMark: string;
+}
+
+export function adminApiFeature(s: AdminApiDeps): { readonly name: string; readonly plugin: FastifyPluginAsync } {
+  return { name: 'admin-api', plugin: (app) => installAdminApi(app, s) };
+}
+
+async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminApiDeps): Promise<void> {
+  const clients = s.clients;
+  const doc = JSON.stringify(openApiDocument(s.issuer));
   app.get(`${ADMIN_PREFIX}/openapi.json`, (_req, reply) =>
     reply.code(200).headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }).send(doc),
   );
@@ -122,12 +133,12 @@ export async function installAdminApi(app: FastifyInstance, s: Services): Promis
           url,
           handler: async (req, reply) => {
             try {
-              const p = await authenticateAdmin(s, req.headers.authorization, req.headers.dpop);
-              const via = req.headers['x-latchkey-console'] === CONSOLE_MARK ? 'console' : 'admin';
+              const p = await s.adminAuth.authenticate(req.headers.authorization, req.headers.dpop);
+              const via = req.headers[CONSOLE_MARK_HEADER] === s.consoleMark ? 'console' : 'admin';
               const r = await handler(req, p, `${via}:${p.clientId}`);
               return sendJson(reply, r.status, r.body, r.headers);
             } catch (e) {
-              return sendAdminError(reply, s, e);
+              return sendAdminError(reply, s.log, e);
             }
           },
         });
@@ -215,10 +226,10 @@ export async function installAdminApi(app: FastifyInstance, s: Services): Promis
       }));
       route('POST', '/registration-tokens', async (req, _p, actor) => {
         const b = parseWith(regTokenBody, jsonBody(req), 'body');
-        return { status: 201, body: await createRegistrationToken(s, { scope: b.scope, ttlSeconds: b.ttl }, actor) };
+        return { status: 201, body: await createRegistrationToken(s.store, { scope: b.scope, ttlSeconds: b.ttl }, actor) };
       });
       route('DELETE', '/registration-tokens/:id', async (req, _p, actor) => {
-        await deleteRegistrationToken(s, id(req), actor);
+        await deleteRegistrationToken(s.store, id(req), actor);
         return { status: 204 };
       });
 
@@ -230,7 +241,7 @@ export async function installAdminApi(app: FastifyInstance, s: Services): Promis
         admin.route({
           method: [...others],
           url,
-          handler: (_req, reply) => sendJson(reply, 405, { error: 'invalid_request', error_description: `method not allowed; use ${allow}` }, { allow }),
+          handler: (_req, reply) => sendAdminError(reply, s.log, methodNotAllowed(allow)),
         });
       }
     },

@@ -3,7 +3,10 @@ import { OAuthError } from '../shared/errors.js';
 import { bearerChallenge, bearerToken, invalidToken } from '../shared/bearer.js';
 import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
 import { ADMIN_SCOPE } from '../shared/scope.js';
-import type { Services } from '../services.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { ClientCache } from '../store/client-cache.js';
+import type { Store } from '../store/store.js';
+import type { RevocationCache } from '../tokens/revocations.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
 import { createResourceServer, type ResourceServer } from '@latchkey/resource';
 
@@ -16,7 +19,14 @@ export interface AdminPrincipal {
   exp: number;
 }
 
-const verifiers = new WeakMap<Services, ResourceServer>();
+/** What admin authentication works with. */
+export interface AdminAuthDeps {
+  readonly issuer: string;
+  readonly keyring: Pick<Keyring, 'jwksJson'>;
+  readonly store: Pick<Store, 'getOpaqueToken'>;
+  readonly revocations: Pick<RevocationCache, 'has'>;
+  readonly clients: Pick<ClientCache, 'get' | 'refresh'>;
+}
 
 /**
  * The project's own `@latchkey/resource` verifier, pointed at this server: RFC 9068 §4 checks
@@ -24,26 +34,31 @@ const verifiers = new WeakMap<Services, ResourceServer>();
  * the issuer). Its JWKS "fetch" is answered in process from the keyring, so no HTTP round trip and
  * no dependency on our own listener; unknown kids re-read the keyring's JWKS at most once a second.
  */
-function selfVerifier(s: Services): ResourceServer {
-  let rs = verifiers.get(s);
-  if (!rs) {
-    const jwksUri = `${s.config.issuer}/.well-known/jwks.json`;
-    rs = createResourceServer({
-      issuer: s.config.issuer,
-      audience: s.config.issuer,
-      discovery: false,
-      jwksUri,
-      clockTolerance: 0,
-      dpop: false,
-      jwks: { cooldown: 1, maxAge: 60 },
-      fetch: async (url) => {
-        if (String(url) !== jwksUri) return new Response('not found', { status: 404 });
-        return new Response(s.keyring.jwksJson(), { status: 200, headers: { 'content-type': 'application/jwk-set+json' } });
-      },
-    });
-    verifiers.set(s, rs);
-  }
-  return rs;
+function selfVerifier(s: AdminAuthDeps): ResourceServer {
+  const jwksUri = `${s.issuer}/.well-known/jwks.json`;
+  return createResourceServer({
+    issuer: s.issuer,
+    audience: s.issuer,
+    discovery: false,
+    jwksUri,
+    clockTolerance: 0,
+    dpop: false,
+    jwks: { cooldown: 1, maxAge: 60 },
+    fetch: async (url) => {
+      if (String(url) !== jwksUri) return new Response('not found', { status: 404 });
+      return new Response(s.keyring.jwksJson(), { status: 200, headers: { 'content-type': 'application/jwk-set+json' } });
+    },
+  });
+}
+
+/** Authenticates admin API callers (and console sessions); one per server, built by the composition root. */
+export interface AdminAuthenticator {
+  authenticate(authorization: string | string[] | undefined, dpop: string | string[] | undefined, requiredScope?: string): Promise<AdminPrincipal>;
+}
+
+export function adminAuthenticator(s: AdminAuthDeps): AdminAuthenticator {
+  const verifier = selfVerifier(s);
+  return { authenticate: (authorization, dpop, requiredScope) => authenticateAdmin(s, verifier, authorization, dpop, requiredScope) };
 }
 
 /**
@@ -57,7 +72,7 @@ function selfVerifier(s: Services): ResourceServer {
  * Does not check: DPoP or mTLS proofs (bound tokens are refused instead); the client's current scope
  * list (a token keeps the scope it was minted with until it expires or is revoked).
  */
-export async function authenticateAdmin(s: Services, authorization: string | string[] | undefined, dpop: string | string[] | undefined, requiredScope = ADMIN_SCOPE): Promise<AdminPrincipal> {
+async function authenticateAdmin(s: AdminAuthDeps, verifier: ResourceServer, authorization: string | string[] | undefined, dpop: string | string[] | undefined, requiredScope = ADMIN_SCOPE): Promise<AdminPrincipal> {
   const token = bearerToken(authorization, dpop);
   if (token === undefined) {
     throw new OAuthError('invalid_token', 'an access token with scope latchkey:admin is required', {
@@ -74,7 +89,7 @@ export async function authenticateAdmin(s: Services, authorization: string | str
   } else {
     let c: Record<string, unknown>;
     try {
-      c = (await selfVerifier(s).verify(token)).claims as Record<string, unknown>;
+      c = (await verifier.verify(token)).claims as Record<string, unknown>;
     } catch (e) {
       throw invalidToken('the access token is not valid', (e as { code?: string }).code ?? 'verify failed');
     }
@@ -86,7 +101,7 @@ export async function authenticateAdmin(s: Services, authorization: string | str
     if (s.revocations.has(c.jti)) throw invalidToken('the access token is not valid', 'revoked');
   }
   // RFC 9068 §4: the resource server MUST validate that aud contains a value it expects (here: the issuer).
-  if (!p.aud.includes(s.config.issuer)) throw invalidToken('the access token is not valid', 'audience is not the issuer');
+  if (!p.aud.includes(s.issuer)) throw invalidToken('the access token is not valid', 'audience is not the issuer');
   // RFC 9449 §7.2: a DPoP-bound token must not be accepted as a Bearer token (same for certificate-bound ones).
   if (p.cnf !== undefined && p.cnf !== null) throw invalidToken('sender-constrained tokens are not accepted by the admin API', 'token has cnf');
   const client = s.clients.get(p.clientId) ?? (await s.clients.refresh(p.clientId), s.clients.get(p.clientId));

@@ -1,5 +1,2 @@
-// Feature module: the /admin/v1 API (imported once from features.ts).
-import { routeInstallers } from '../http/server.js';
-import { installAdminApi } from './admin-api.js';
-
-routeInstallers.push(installAdminApi);
+export { adminApiFeature, ADMIN_PREFIX, CONSOLE_MARK_HEADER, type AdminApiDeps } from './admin-api.js';
+export { adminAuthenticator, type AdminAuthenticator, type AdminPrincipal } from './admin-auth.js';

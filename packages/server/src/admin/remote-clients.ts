@@ -1,6 +1,5 @@
 import { OAuthError, type OAuthErrorCode } from '../shared/errors.js';
-import { ClientService } from '../management/clients.service.js';
-import type { Services } from '../services.js';
+import type { ClientService } from '../management/clients.service.js';
 
 /** The client operations the CLI needs, whether it works on the store or through a server's admin API. */
 export interface ClientOps {
@@ -14,8 +13,7 @@ export interface ClientOps {
 }
 
 /** Direct store access (the default): the same ClientService rules as the admin API. */
-export function localClientOps(s: Services, actor: string): ClientOps {
-  const c = new ClientService(s);
+export function localClientOps(c: ClientService, actor: string): ClientOps {
   return {
     create: (m) => c.create(m as never, actor),
     list: (q) => c.list(q),

@@ -5,18 +5,15 @@ import { startCommand } from './commands/start.js';
 import { clientsCommand } from './commands/clients.js';
 import { keysCommand } from './commands/keys.js';
 import { auditCommand } from './commands/audit.js';
-import { extraCommands } from './registry.js';
+import { tokenCommand } from './commands/token.js';
+import { registrationTokensCommand } from './commands/registration-tokens.js';
 
+// The CLI's commands, listed here (the entry point is the one module that acts when imported).
 const program = new Command('latchkey')
   .description('Latchkey: OAuth 2.0 client-credentials authorization server')
   .version('0.1.0')
   .showHelpAfterError();
 
-program.addCommand(startCommand());
-program.addCommand(clientsCommand());
-program.addCommand(keysCommand());
-program.addCommand(auditCommand());
-for (const c of await extraCommands()) program.addCommand(c);
-
+for (const c of [startCommand(), clientsCommand(), keysCommand(), auditCommand(), tokenCommand(), registrationTokensCommand()]) program.addCommand(c);
 
 await program.parseAsync(process.argv);

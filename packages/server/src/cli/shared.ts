@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError, environmentActor, loadConfig, type Config, type ConfigInput } from '../config.js';
-import { createLogger } from '../app.js';
-import { closeServices, openServices, type Services } from '../services.js';
+import { createLogger } from '../app/server.js';
+import { closeRuntime, openRuntime, type Runtime } from '../app/runtime.js';
 import { OAuthError } from '../shared/errors.js';
 
 export interface StoreOptions {
@@ -26,13 +26,13 @@ export function configFrom(opts: StoreOptions, extra: ConfigInput = {}, defaults
 }
 
 /** Opens the store for a one-shot command and always closes it. */
-export async function withServices<T>(opts: StoreOptions, fn: (s: Services) => Promise<T>, extra: ConfigInput = {}): Promise<T> {
+export async function withRuntime<T>(opts: StoreOptions, fn: (rt: Runtime) => Promise<T>, extra: ConfigInput = {}): Promise<T> {
   const config = configFrom(opts, { logLevel: 'silent', ...extra });
-  const s = await openServices(config, createLogger('silent'));
+  const s = await openRuntime(config, createLogger('silent'));
   try {
     return await fn(s);
   } finally {
-    await closeServices(s);
+    await closeRuntime(s);
   }
 }
 

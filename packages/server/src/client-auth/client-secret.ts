@@ -1,7 +1,16 @@
 import { invalidClient, invalidRequest, OAuthError } from '../shared/errors.js';
 import { header, type FormParams, type OAuthRequest } from '../shared/oauth-request.js';
-import type { CachedClient } from '../store/client-cache.js';
-import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
+import type { CachedClient, ClientCache } from '../store/client-cache.js';
+import type { SecretHasher } from './secret-hash.js';
+import type { AuthenticatedClient, ClientAuthenticator } from './types.js';
+
+/** What the secret methods need. */
+export interface SecretContext {
+  readonly clients: ClientCache;
+  readonly hasher: SecretHasher;
+  /** For the Basic challenge's realm. */
+  readonly issuer: string;
+}
 
 const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
 
@@ -15,7 +24,7 @@ export function basicChallenge(realm: string): Record<string, string> {
  * clients registered with another method, so none of these is distinguishable (SPEC §3).
  */
 export function checkSecret(
-  ctx: AuthContext,
+  ctx: Pick<SecretContext, 'clients' | 'hasher'>,
   clientId: string,
   secret: string,
   method: 'client_secret_basic' | 'client_secret_post',
@@ -49,50 +58,56 @@ export function peekBasicClientId(req: OAuthRequest): string | undefined {
 }
 
 /** RFC 6749 §2.3.1 HTTP Basic: id and secret are form-url-encoded before base64. */
-export const clientSecretBasic: ClientAuthenticator = {
-  kind: 'basic',
-  methods: ['client_secret_basic'],
-  present(req) {
-    return header(req, 'authorization') !== undefined;
-  },
-  async authenticate(req: OAuthRequest, _params: FormParams, ctx: AuthContext) {
-    const challenge = basicChallenge(ctx.config.issuer);
-    const withChallenge = (e: OAuthError) => {
-      e.headers = { ...(e.headers ?? {}), ...challenge };
-      return e;
-    };
-    const h = header(req, 'authorization')!;
-    const m = /^basic +([A-Za-z0-9+/=_-]*) *$/i.exec(h);
-    if (!m) throw withChallenge(invalidClient('unsupported authorization scheme'));
-    const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon === -1) throw withChallenge(invalidClient('malformed basic credentials'));
-    let id: string, secret: string;
-    try {
-      id = formDecode(decoded.slice(0, colon));
-      secret = formDecode(decoded.slice(colon + 1));
-    } catch {
-      throw withChallenge(invalidClient('malformed basic credentials encoding'));
-    }
-    try {
-      return checkSecret(ctx, id, secret, 'client_secret_basic');
-    } catch (e) {
-      throw e instanceof OAuthError ? withChallenge(e) : e;
-    }
-  },
-};
+export function clientSecretBasic(ctx: SecretContext): ClientAuthenticator {
+  const challenge = basicChallenge(ctx.issuer);
+  const withChallenge = (e: OAuthError) => {
+    e.headers = { ...(e.headers ?? {}), ...challenge };
+    return e;
+  };
+  return {
+    kind: 'basic',
+    methods: ['client_secret_basic'],
+    metadata: {},
+    present(req) {
+      return header(req, 'authorization') !== undefined;
+    },
+    async authenticate(req: OAuthRequest) {
+      const h = header(req, 'authorization')!;
+      const m = /^basic +([A-Za-z0-9+/=_-]*) *$/i.exec(h);
+      if (!m) throw withChallenge(invalidClient('unsupported authorization scheme'));
+      const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon === -1) throw withChallenge(invalidClient('malformed basic credentials'));
+      let id: string, secret: string;
+      try {
+        id = formDecode(decoded.slice(0, colon));
+        secret = formDecode(decoded.slice(colon + 1));
+      } catch {
+        throw withChallenge(invalidClient('malformed basic credentials encoding'));
+      }
+      try {
+        return checkSecret(ctx, id, secret, 'client_secret_basic');
+      } catch (e) {
+        throw e instanceof OAuthError ? withChallenge(e) : e;
+      }
+    },
+  };
+}
 
 /** RFC 6749 §2.3.1 credentials in the request body (client_id + client_secret). */
-export const clientSecretPost: ClientAuthenticator = {
-  kind: 'post',
-  methods: ['client_secret_post'],
-  present(_req, params) {
-    return params.has('client_secret');
-  },
-  async authenticate(_req, params, ctx) {
-    const id = params.get('client_id');
-    const secret = params.get('client_secret')!;
-    if (!id) throw invalidRequest('client_id is required with client_secret');
-    return checkSecret(ctx, id, secret, 'client_secret_post');
-  },
-};
+export function clientSecretPost(ctx: SecretContext): ClientAuthenticator {
+  return {
+    kind: 'post',
+    methods: ['client_secret_post'],
+    metadata: {},
+    present(_req, params: FormParams) {
+      return params.has('client_secret');
+    },
+    async authenticate(_req, params: FormParams) {
+      const id = params.get('client_id');
+      const secret = params.get('client_secret')!;
+      if (!id) throw invalidRequest('client_id is required with client_secret');
+      return checkSecret(ctx, id, secret, 'client_secret_post');
+    },
+  };
+}

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { invalidClient, invalidRequest } from '../shared/errors.js';
-import { metadataContributors } from '../protocol/metadata.js';
-import { secretAad, secretRowAad } from '../management/clients.service.js';
+import { secretAad, secretRowAad } from './secret-hash.js';
 import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
 import type { ClientRecord, ClientSecretRecord } from '../store/types.js';
-import { ASYMMETRIC_ALGS, ClientKeyError, clientKeysFor } from './client-jwks.js';
-import { registerAuthenticator } from './index.js';
+import { ASYMMETRIC_ALGS, ClientKeyError } from './client-jwks.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
 import { isCanonicalCompactJws, KEY_LOCATING_HEADERS } from '../tokens/compact.js';
 import { handlesJws, verifyJwsSignature } from '../tokens/jws-verify.js';
@@ -191,13 +189,23 @@ async function verifyWithAny(jwt: string, keys: (CryptoKey | Uint8Array)[], alg:
  * algorithm registration (`token_endpoint_auth_signing_alg` is not stored), certificate chains in
  * registered keys.
  */
-export const jwtAssertion: ClientAuthenticator = {
+export function jwtAssertion(ctx: AuthContext): ClientAuthenticator {
+  // RFC 8414 §2: the signing algorithms "MUST be present if either of these authentication methods
+  // [private_key_jwt, client_secret_jwt] are specified" in the endpoint's auth methods. The introspection
+  // and revocation endpoints authenticate clients with the same authenticators, hence the same values.
+  const algs = [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS];
+  return {
   kind: 'assertion',
   methods: ['private_key_jwt', 'client_secret_jwt'],
+  metadata: {
+    token_endpoint_auth_signing_alg_values_supported: algs,
+    introspection_endpoint_auth_signing_alg_values_supported: algs,
+    revocation_endpoint_auth_signing_alg_values_supported: algs,
+  },
   present(_req, params) {
     return params.has('client_assertion') || params.has('client_assertion_type');
   },
-  async authenticate(_req: OAuthRequest, params: FormParams, ctx: AuthContext): Promise<AuthenticatedClient> {
+  async authenticate(_req: OAuthRequest, params: FormParams): Promise<AuthenticatedClient> {
     const type = params.get('client_assertion_type');
     const assertion = params.get('client_assertion');
     if (assertion === undefined) throw invalidRequest('client_assertion is required with client_assertion_type');
@@ -248,7 +256,7 @@ export const jwtAssertion: ClientAuthenticator = {
       // Asymmetric only: an HS256 "signature" made with the public key as HMAC secret never gets here.
       if (!PRIVATE_KEY_JWT_ALGS.includes(alg)) throw invalidClient(`alg ${alg} not allowed for private_key_jwt`);
       try {
-        keys = await clientKeysFor(ctx.clients, ctx.config).verificationKeys(c, alg, header.kid);
+        keys = await ctx.clientKeys.verificationKeys(c, alg, header.kid);
       } catch (e) {
         if (e instanceof ClientKeyError) throw invalidClient(`${e.code}: ${e.message}`);
         throw e;
@@ -280,17 +288,5 @@ export const jwtAssertion: ClientAuthenticator = {
     if (!(await ctx.useOnce(`assertion:${clientId}:${jti}`, exp + skew))) throw invalidClient('client assertion jti replayed');
     return { client: c, method };
   },
-};
-
-registerAuthenticator(jwtAssertion);
-// RFC 8414 §2: the signing algorithms "MUST be present if either of these authentication methods
-// [private_key_jwt, client_secret_jwt] are specified" in the endpoint's auth methods. The introspection
-// and revocation endpoints authenticate clients with the same authenticators, hence the same values.
-metadataContributors.push(() => {
-  const algs = [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS];
-  return {
-    token_endpoint_auth_signing_alg_values_supported: algs,
-    introspection_endpoint_auth_signing_alg_values_supported: algs,
-    revocation_endpoint_auth_signing_alg_values_supported: algs,
   };
-});
+}

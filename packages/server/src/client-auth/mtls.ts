@@ -1,25 +1,17 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import type { FastifyRequest } from 'fastify';
 import { ConfigError, type Config } from '../config.js';
 import { invalidClient, invalidRequest } from '../shared/errors.js';
-import { routeInstallers } from '../http/server.js';
-import { peerTrusted, trustedPeers } from '../http/trusted-proxy.js';
-
-export { peerTrusted, trustedPeers };
-import { metadataContributors, methodEnabled } from '../protocol/metadata.js';
-import type { ClientCertificate, FormParams, OAuthRequest } from '../shared/oauth-request.js';
+import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
-import { ClientKeyError, clientKeysFor } from './client-jwks.js';
-import { registerAuthenticator } from './index.js';
+import type { TokenEndpointAuthMethod } from '../store/types.js';
+import { certificateThumbprint } from '../tokens/certificate-binding.js';
+import { ClientKeyError } from './client-jwks.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
 
-/** RFC 8705 §3.1: base64url(SHA-256(DER certificate)), the `x5t#S256` confirmation value. */
-export function certificateThumbprint(cert: X509Certificate): string {
-  return createHash('sha256').update(cert.raw).digest('base64url');
-}
+export { certificateThumbprint };
+export { parseCertificateHeader } from '../shared/client-certificate.js';
 
 function readPem(path: string, setting: string): Buffer {
   try {
@@ -47,89 +39,22 @@ export function tlsOptionsFromConfig(c: Config): Record<string, unknown> | undef
   };
 }
 
-
-
-/**
- * Parses a proxy's client-certificate header: RFC 9440 `Client-Cert` (`:base64-DER:`), a URL-encoded
- * PEM (nginx `$ssl_client_escaped_cert`, AWS ALB), or bare base64 DER. Undefined when unparsable.
- */
-export function parseCertificateHeader(value: string): X509Certificate | undefined {
-  let v = value.trim();
-  if (v.length === 0 || v.length > 16_384) return undefined;
+/** The CA certificates of `tlsCa` (issuers of tls_client_auth certificates); [] when unset. */
+export function clientCasFromConfig(c: Config): X509Certificate[] {
+  if (!c.tlsCa) return [];
+  const text = readPem(c.tlsCa, 'tlsCa').toString('utf8');
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   try {
-    if (v.startsWith(':') && v.endsWith(':') && v.length > 2) return new X509Certificate(Buffer.from(v.slice(1, -1), 'base64'));
-    if (v.includes('%')) v = decodeURIComponent(v);
-    if (v.includes('-----BEGIN CERTIFICATE-----')) return new X509Certificate(v);
-    return new X509Certificate(Buffer.from(v.replace(/\s+/g, ''), 'base64'));
-  } catch {
-    return undefined;
+    return blocks.map((b) => new X509Certificate(b));
+  } catch (e) {
+    throw new ConfigError(`invalid setting "tlsCa": ${c.tlsCa} holds a malformed certificate: ${(e as Error).message}`);
   }
 }
-
-function loadCas(path: string | undefined): X509Certificate[] {
-  if (!path) return [];
-  const text = readPem(path, 'tlsCa').toString('utf8');
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
-}
-
-/** A proxy-forwarded certificate counts as CA-issued only if we can verify it ourselves against `tlsCa`. */
-function issuedByTrustedCa(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
-  const now = Date.now();
-  if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) return false;
-  return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-}
-
-/**
- * Installs the hook that puts the client certificate on each request (read by `toOAuthRequest`):
- * - from a trusted proxy (`trustProxy` + `tlsClientCertHeader`): the header only — never the socket's
- *   own certificate, which would be the proxy's;
- * - otherwise from our TLS listener; a header sent by anyone else is ignored, so a client cannot claim
- *   a certificate (and the identity or binding that comes with it) by sending the header itself.
- */
-routeInstallers.push((app, s) => {
-  const c = s.config;
-  const headerName = c.tlsClientCertHeader?.toLowerCase();
-  const tlsListener = !!c.tlsCert;
-  if (!tlsListener && !headerName) return;
-  const trusted = headerName ? trustedPeers(c.trustProxy) : undefined;
-  const cas = loadCas(c.tlsCa);
-  const perSocket = new WeakMap<TLSSocket, ClientCertificate | null>();
-  app.decorateRequest('clientCertificate', undefined);
-  app.addHook('onRequest', (req: FastifyRequest, _reply, done) => {
-    const socket = req.raw.socket as TLSSocket;
-    let cert: ClientCertificate | undefined;
-    if (headerName && peerTrusted(trusted, socket.remoteAddress)) {
-      const h = req.headers[headerName];
-      if (typeof h === 'string') {
-        const parsed = parseCertificateHeader(h);
-        if (parsed) cert = { certificate: parsed, chainVerified: cas.length > 0 && issuedByTrustedCa(parsed, cas) };
-        else req.log.debug('unparsable client certificate header from trusted proxy ignored');
-      }
-    } else if (tlsListener && socket.encrypted) {
-      let known = perSocket.get(socket);
-      if (known === undefined) {
-        const peer = socket.getPeerX509Certificate();
-        // socket.authorized: the chain verified against `ca` (tlsCa) — only meaningful when tlsCa is set,
-        // otherwise Node would have used its public root store.
-        known = peer ? { certificate: peer, chainVerified: cas.length > 0 && socket.authorized } : null;
-        perSocket.set(socket, known);
-      }
-      cert = known ?? undefined;
-    }
-    (req as unknown as { clientCertificate?: ClientCertificate }).clientCertificate = cert;
-    done();
-  });
-});
 
 /** Whether this node can receive client certificates at all (TLS listener or trusted proxy header). */
 export function certificatesReceivable(c: Config): boolean {
   return !!c.tlsCert || !!(c.tlsClientCertHeader && c.trustProxy);
 }
-
-methodEnabled.tls_client_auth = (s) => !!s.config.tlsCa && certificatesReceivable(s.config);
-methodEnabled.self_signed_tls_client_auth = (s) => certificatesReceivable(s.config);
-metadataContributors.push((s) => (certificatesReceivable(s.config) ? { tls_client_certificate_bound_access_tokens: true } : {}));
 
 // --- tls_client_auth matching (RFC 8705 §2.1.2) ---
 
@@ -302,13 +227,20 @@ export function certificateMatches(cert: X509Certificate, extra: Record<string, 
  * Does not check: revocation (CRL/OCSP) of client certificates; the validity period of registered
  * self-signed certificates (registration is the trust, RFC 8705 §2.2).
  */
-export const mutualTls: ClientAuthenticator = {
+export function mutualTls(ctx: Pick<AuthContext, 'clients' | 'clientKeys' | 'config'>): ClientAuthenticator {
+  const receivable = certificatesReceivable(ctx.config);
+  // Advertised only when usable: certificates can reach this node, and tls_client_auth has a CA to verify against.
+  const methods: TokenEndpointAuthMethod[] = [];
+  if (receivable && ctx.config.tlsCa) methods.push('tls_client_auth');
+  if (receivable) methods.push('self_signed_tls_client_auth');
+  return {
   kind: 'tls',
-  methods: ['tls_client_auth', 'self_signed_tls_client_auth'],
+  methods,
+  metadata: {},
   present(req) {
     return req.clientCertificate !== undefined;
   },
-  async authenticate(req: OAuthRequest, params: FormParams, ctx: AuthContext): Promise<AuthenticatedClient> {
+  async authenticate(req: OAuthRequest, params: FormParams): Promise<AuthenticatedClient> {
     const { certificate: cert, chainVerified } = req.clientCertificate!;
     const clientId = params.get('client_id');
     if (clientId === undefined) throw invalidRequest('client_id is required with mutual TLS client authentication (RFC 8705 §2)');
@@ -322,7 +254,7 @@ export const mutualTls: ClientAuthenticator = {
     } else if (method === 'self_signed_tls_client_auth') {
       let ok: boolean;
       try {
-        ok = await clientKeysFor(ctx.clients, ctx.config).hasCertificate(c, cert);
+        ok = await ctx.clientKeys.hasCertificate(c, cert);
       } catch (e) {
         if (e instanceof ClientKeyError) throw invalidClient(`${e.code}: ${e.message}`);
         throw e;
@@ -334,6 +266,5 @@ export const mutualTls: ClientAuthenticator = {
     }
     return { client: c, method, certificateThumbprint: certificateThumbprint(cert) };
   },
-};
-
-registerAuthenticator(mutualTls);
+  };
+}

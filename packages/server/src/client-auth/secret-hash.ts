@@ -67,3 +67,12 @@ export function generateClientId(): string {
     if (/^[A-Za-z0-9]/.test(id)) return id;
   }
 }
+
+/** AAD of the legacy per-client sealed secret (`clients.secret_sealed`, and rows copied there by migration 0003). */
+export const secretAad = (clientId: string) => `client-secret:${clientId}`;
+/**
+ * AAD of a per-secret sealed value (`client_secrets.secret_sealed`): binds it to its client and its row,
+ * so a sealed value moved to another row (or another client) no longer opens. JSON keeps the pair
+ * unambiguous (client ids may contain ':'), and the prefix never equals a legacy {@link secretAad}.
+ */
+export const secretRowAad = (clientId: string, secretId: string) => `client-secret-row:${JSON.stringify([clientId, secretId])}`;

@@ -1,17 +1,20 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateAdmin } from '../admin/admin-auth.js';
-import { bearerToken } from '../shared/bearer.js';
-import { ADMIN_PREFIX, CONSOLE_MARK } from '../admin/admin-api.js';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AdminAuthenticator } from '../admin/admin-auth.js';
+import { bearerToken, invalidToken } from '../shared/bearer.js';
+import { ADMIN_PREFIX, CONSOLE_MARK_HEADER } from '../admin/admin-api.js';
 import { ADMIN_SCOPE } from '../shared/scope.js';
 import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
-import { OAuthError, StoreUnavailableError } from '../shared/errors.js';
-import { routeInstallers } from '../http/server.js';
-import { tokenEndpoint } from '../protocol/token.js';
-import type { Services } from '../services.js';
-import { errSummary } from '../services.js';
+import { OAuthError, StoreUnavailableError, errSummary, toResponse, type OAuthErrorCode } from '../shared/errors.js';
+import type { OAuthRequest, OAuthResponse } from '../shared/oauth-request.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { Sealer } from '../keys/seal.js';
+import type { ClientCache } from '../store/client-cache.js';
+import type { Store } from '../store/store.js';
+import type { RevocationCache } from '../tokens/revocations.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
 import { verifyOwnToken } from '../tokens/verify-own.js';
 import { newSession, openSession, readCookie, safeEqual, sealSession, type ConsoleSession } from './sessions.js';
@@ -82,7 +85,13 @@ const json = (reply: FastifyReply, status: number, body: unknown, headers: Recor
     .headers({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...SECURITY_HEADERS, ...headers })
     .send(body === undefined ? '' : JSON.stringify(body));
 
-const fail = (reply: FastifyReply, status: number, error: string, description: string) => json(reply, status, { error, error_description: description });
+/** Errors go through the one error boundary (shared/errors.ts toResponse), with the console's security headers. */
+const sendError = (reply: FastifyReply, e: unknown, headers: Record<string, string> = {}) => {
+  const r = toResponse(e);
+  return reply.code(r.status).headers({ ...r.headers, ...SECURITY_HEADERS, ...headers }).send(r.body);
+};
+
+const fail = (reply: FastifyReply, status: number, error: OAuthErrorCode, description: string) => sendError(reply, new OAuthError(error, description, { status }));
 
 /**
  * The web console (SPEC §3 `GET /`): static files built by Vite, and a small same-origin API.
@@ -99,11 +108,32 @@ const fail = (reply: FastifyReply, status: number, error: string, description: s
  *
  * All hooks are route-level; nothing here runs for the token endpoint.
  */
-export async function installConsole(app: FastifyInstance, s: Services): Promise<void> {
-  const secure = s.config.issuer.startsWith('https:');
+export interface ConsoleDeps {
+  readonly issuer: string;
+  /** Built console files (config consoleDir), or undefined for packages/console/dist. */
+  readonly consoleDir: string | undefined;
+  readonly store: Store;
+  readonly sealer: Sealer;
+  readonly keyring: Keyring;
+  readonly clients: Pick<ClientCache, 'get'>;
+  readonly revocations: Pick<RevocationCache, 'add' | 'has'>;
+  readonly adminAuth: AdminAuthenticator;
+  /** The token endpoint the server serves: sign-in runs the client credentials grant through it, in process. */
+  readonly tokenEndpoint: { handle(req: OAuthRequest): Promise<OAuthResponse> };
+  /** The per-process mark the admin API recognises as "console:" (admin-api.ts CONSOLE_MARK_HEADER). */
+  readonly consoleMark: string;
+  readonly log: Logger;
+}
+
+export function consoleFeature(s: ConsoleDeps): { readonly name: string; readonly plugin: FastifyPluginAsync } {
+  return { name: 'console', plugin: (app) => installConsole(app, s) };
+}
+
+async function installConsole(app: FastifyInstance, s: ConsoleDeps): Promise<void> {
+  const secure = s.issuer.startsWith('https:');
   const cookieName = secure ? '__Host-lk_console' : 'lk_console';
-  const issuerOrigin = new URL(s.config.issuer).origin;
-  let files = loadStatic(consoleDir(s.config.consoleDir));
+  const issuerOrigin = new URL(s.issuer).origin;
+  let files = loadStatic(consoleDir(s.consoleDir));
 
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}${secure ? '; Secure' : ''}`;
@@ -134,7 +164,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
 
   // ---- static files ----
   const serve = (path: string) => (_req: FastifyRequest, reply: FastifyReply) => {
-    if (files.size === 0) files = loadStatic(consoleDir(s.config.consoleDir));
+    if (files.size === 0) files = loadStatic(consoleDir(s.consoleDir));
     const f = files.get(path);
     if (!f) {
       if (path === '/') {
@@ -172,7 +202,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     const sess = openSession(s.sealer, readCookie(req.headers.cookie, cookieName));
     if (!sess) return undefined;
     try {
-      await authenticateAdmin(s, `Bearer ${sess.accessToken}`, undefined);
+      await s.adminAuth.authenticate(`Bearer ${sess.accessToken}`, undefined);
       return sess;
     } catch (e) {
       if (e instanceof OAuthError && e.status < 500) return undefined;
@@ -188,7 +218,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     }
     const sess = await session(req);
     if (!sess) {
-      void json(reply, 401, { error: 'login_required', error_description: 'sign in to the console' }, readCookie(req.headers.cookie, cookieName) ? { 'set-cookie': cookie('', 0) } : {});
+      void sendError(reply, new OAuthError('login_required'), readCookie(req.headers.cookie, cookieName) ? { 'set-cookie': cookie('', 0) } : {});
       return undefined;
     }
     if (UNSAFE.has(req.method)) {
@@ -207,26 +237,23 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     if (!sameOrigin(req)) return fail(reply, 403, 'access_denied', 'cross-site request refused');
     const b = req.body as { client_id?: unknown; client_secret?: unknown } | undefined;
     if (!b || typeof b !== 'object' || typeof b.client_id !== 'string' || typeof b.client_secret !== 'string' || !b.client_id || !b.client_secret) {
-      return json(reply, 400, { error: 'invalid_request', error_description: 'client_id and client_secret are required (JSON)', field: !b || typeof b !== 'object' || !b.client_id ? 'client_id' : 'client_secret' });
+      return sendError(reply, new OAuthError('invalid_request', 'client_id and client_secret are required (JSON)', { field: !b || typeof b !== 'object' || !b.client_id ? 'client_id' : 'client_secret' }));
     }
     if (b.client_id.length > 256 || b.client_secret.length > 512) return fail(reply, 401, 'invalid_client', 'client authentication failed');
     // The console's own client-credentials exchange, through the real token endpoint code.
     const usePost = s.clients.get(b.client_id)?.record.token_endpoint_auth_method === 'client_secret_post';
     const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
     const form = `grant_type=client_credentials&scope=${enc(ADMIN_SCOPE)}` + (usePost ? `&client_id=${enc(b.client_id)}&client_secret=${enc(b.client_secret)}` : '');
-    const res = await tokenEndpoint(
-      {
+    const res = await s.tokenEndpoint.handle({
         method: 'POST',
-        url: `${s.config.issuer}/oauth2/token`,
+        url: `${s.issuer}/oauth2/token`,
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
           ...(usePost ? {} : { authorization: 'Basic ' + Buffer.from(`${enc(b.client_id)}:${enc(b.client_secret)}`).toString('base64') }),
         },
         rawBody: form,
         remoteAddress: req.ip,
-      },
-      s,
-    );
+    });
     if (res.status !== 200) {
       const e = JSON.parse(res.body) as { error: string; error_description: string };
       // Failed sign-ins are audited with the claimed id (never the secret). Refusals by the brute-force
@@ -240,7 +267,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     const { access_token, expires_in } = JSON.parse(res.body) as { access_token: string; expires_in: number };
     try {
       // The token must actually open the admin API (audience = issuer, not sender-constrained, …).
-      await authenticateAdmin(s, `Bearer ${access_token}`, undefined);
+      await s.adminAuth.authenticate(`Bearer ${access_token}`, undefined);
     } catch (e) {
       if (e instanceof OAuthError) {
         await audit('console.signin_failed', b.client_id, { reason: 'token_not_admin', remote_address: req.ip });
@@ -256,7 +283,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
   app.get(`${CONSOLE_API}/session`, async (req, reply) => {
     const sess = await guard(req, reply);
     if (!sess) return reply;
-    return json(reply, 200, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString(), issuer: s.config.issuer });
+    return json(reply, 200, { client_id: sess.clientId, csrf_token: sess.csrf, expires_at: new Date(sess.expiresAt).toISOString(), issuer: s.issuer });
   });
 
   app.delete(`${CONSOLE_API}/session`, async (req, reply) => {
@@ -266,7 +293,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       await revokeSessionToken(sess);
     } catch (e) {
       s.log.warn({ err: errSummary(e) }, 'console sign-out: token revocation failed');
-      return json(reply, 503, { error: 'temporarily_unavailable', error_description: 'signed out here, but the session token could not be revoked; retry' }, { 'set-cookie': cookie('', 0), 'retry-after': '1' });
+      return sendError(reply, new OAuthError('temporarily_unavailable', 'signed out here, but the session token could not be revoked; retry', { headers: { 'retry-after': '1' } }), { 'set-cookie': cookie('', 0) });
     }
     await audit('console.sign_out', sess.clientId, null);
     return json(reply, 204, undefined, { 'set-cookie': cookie('', 0) });
@@ -286,7 +313,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
       url: `${ADMIN_PREFIX}${rest}`,
       headers: {
         authorization: `Bearer ${sess.accessToken}`,
-        'x-latchkey-console': CONSOLE_MARK,
+        [CONSOLE_MARK_HEADER]: s.consoleMark,
         ...(hasBody ? { 'content-type': 'application/json' } : {}),
       },
       ...(hasBody ? { payload: typeof req.body === 'string' ? req.body : JSON.stringify(req.body) } : {}),
@@ -309,8 +336,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
   app.get(`${CONSOLE_API}/try/resource`, async (req, reply) => {
     // Only for signed-in console users (it is not a public token-checking oracle).
     if (!(await session(req))) return fail(reply, 401, 'login_required', 'sign in to the console');
-    const challenge = (error: string, description: string) =>
-      json(reply, 401, { error, error_description: description }, { 'www-authenticate': `Bearer realm="latchkey-demo", error="${error}", error_description="${description}"` });
+    const challenge = (_error: 'invalid_token', description: string) => sendError(reply, invalidToken(description, undefined, 'latchkey-demo'));
     let token: string | undefined;
     try {
       token = bearerToken(req.headers.authorization, req.headers.dpop, 'latchkey-demo');
@@ -325,7 +351,7 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
         if (!rec || rec.exp <= Date.now() / 1000) return challenge('invalid_token', 'the access token is not valid');
         claims = { client_id: rec.client_id, scope: rec.scope, aud: rec.aud.length === 1 ? rec.aud[0]! : rec.aud, exp: rec.exp, jti: rec.jti };
       } else {
-        const r = await verifyOwnToken(token, s.keyring, s.config.issuer);
+        const r = await verifyOwnToken(token, s.keyring, s.issuer);
         if (!r.ok || s.revocations.has(r.claims.jti)) return challenge('invalid_token', 'the access token is not valid');
         claims = { client_id: r.claims.client_id, scope: r.claims.scope ?? '', aud: r.claims.aud, exp: r.claims.exp, jti: r.claims.jti };
       }
@@ -340,9 +366,8 @@ export async function installConsole(app: FastifyInstance, s: Services): Promise
     } catch (e) {
       if (e instanceof StoreUnavailableError) return fail(reply, 503, 'temporarily_unavailable', 'the store is unavailable');
       s.log.error({ err: errSummary(e) }, 'console try-it error');
-      return fail(reply, 500, 'server_error', 'internal error');
+      return sendError(reply, e);
     }
   });
 }
 
-routeInstallers.push(installConsole);

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
-import type { Services } from '../services.js';
-import { errSummary } from '../services.js';
+import type { Logger } from 'pino';
+import { errSummary } from '../shared/errors.js';
+import type { Store } from '../store/store.js';
+import type { Keyring } from './keyring.js';
 import type { SigningKeyRecord } from '../store/types.js';
 
 /** What one maintenance pass did (for logs and tests). */
@@ -27,6 +29,15 @@ export interface MaintenanceOptions {
 
 const DAY_MS = 86_400_000;
 
+/** What maintenance works with. */
+export interface MaintenanceDeps {
+  readonly store: Store;
+  readonly keyring: Keyring;
+  /** This node's revoked-jti memory (tokens/revocations.ts): forgets entries of expired tokens. */
+  readonly revocations: { sweep(nowSeconds?: number): number };
+  readonly log: Logger;
+}
+
 /**
  * Background lifecycle work, safe with any number of nodes on one store:
  *
@@ -52,7 +63,7 @@ export class Maintenance {
   readonly actor = `scheduler:${hostname()}:${process.pid}`;
 
   constructor(
-    private readonly s: Services,
+    private readonly s: MaintenanceDeps,
     private readonly opts: MaintenanceOptions,
   ) {
     if (opts.rotationPeriodSeconds > 0 && opts.rotationPeriodSeconds <= opts.prePublishSeconds) {
@@ -164,27 +175,3 @@ export class Maintenance {
     return gone.map((k) => k.kid);
   }
 }
-
-/**
- * Starts this node's lifecycle machinery (server only): the revoked-jti cache fed by the change feed
- * (kind `revocation`), and the maintenance timer. Call after the change feed has started, so no
- * revocation falls between the initial load and the first poll (an overlap is harmless).
- */
-export async function startLifecycle(s: Services): Promise<Maintenance> {
-  s.feed.on((events) => {
-    for (const e of events) if (e.kind === 'revocation') s.revocations.noteRevoked(e.ref);
-  });
-  await s.revocations.load();
-  const m = new Maintenance(s, {
-    rotationPeriodSeconds: s.config.keyRotationPeriod,
-    prePublishSeconds: s.config.keyPrePublish,
-    intervalMs: s.config.maintenanceInterval * 1000,
-  });
-  m.start();
-  s.closers.push(() => m.stop());
-  maintenanceOf.set(s, m);
-  return m;
-}
-
-/** The running Maintenance of a server's services (tests, admin tooling). */
-export const maintenanceOf = new WeakMap<Services, Maintenance>();

@@ -1,19 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { OAuthError } from '../shared/errors.js';
-import { generateClientId, generateSecret } from '../client-auth/secret-hash.js';
-import type { Services } from '../services.js';
+import { generateClientId, generateSecret, secretAad, secretRowAad, type SecretHasher } from '../client-auth/secret-hash.js';
+import type { Config } from '../config.js';
+import type { Sealer } from '../keys/seal.js';
+import type { Store } from '../store/store.js';
 import type { ClientRecord, ClientSecretRecord, TokenEndpointAuthMethod } from '../store/types.js';
 import { clientMetadataSchema, describeZodError, EXTRA_FIELDS, type ClientMetadata, type ClientMetadataInput } from './client-metadata.js';
 
 const SECRET_METHODS: ReadonlySet<string> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
-/** AAD of the legacy per-client sealed secret (`clients.secret_sealed`, and rows copied there by migration 0003). */
-export const secretAad = (clientId: string) => `client-secret:${clientId}`;
-/**
- * AAD of a per-secret sealed value (`client_secrets.secret_sealed`): binds it to its client and its row,
- * so a sealed value moved to another row (or another client) no longer opens. JSON keeps the pair
- * unambiguous (client ids may contain ':'), and the prefix never equals a legacy {@link secretAad}.
- */
-export const secretRowAad = (clientId: string, secretId: string) => `client-secret-row:${JSON.stringify([clientId, secretId])}`;
+export { secretAad, secretRowAad };
 
 /** RFC 7591 §3.2.1 representation of a client. Never contains a secret hash or sealed value. */
 export function publicClient(r: ClientRecord, secrets: ClientSecretRecord[] = []): Record<string, unknown> {
@@ -54,8 +49,16 @@ export class ValidationError extends OAuthError {
  * The one set of rules for client management, shared by the CLI, the admin API, the console and
  * RFC 7591/7592 registration. Every change writes an audit record (before/after, without secrets).
  */
+/** What ClientService works with (a Runtime satisfies it). */
+export interface ClientServiceDeps {
+  readonly store: Store;
+  readonly hasher: SecretHasher;
+  readonly sealer: Sealer;
+  readonly config: Pick<Config, 'maxAccessTokenTtl'>;
+}
+
 export class ClientService {
-  constructor(private readonly s: Services) {}
+  constructor(private readonly s: ClientServiceDeps) {}
 
   parse(input: unknown): ClientMetadata {
     const r = clientMetadataSchema.safeParse(input);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { OAuthError } from '../shared/errors.js';
-import type { Services } from '../services.js';
+import type { Store } from '../store/store.js';
 import type { RegistrationTokenRecord } from '../store/types.js';
 
 import { INITIAL_ACCESS_TOKEN_PREFIX, REGISTRATION_ACCESS_TOKEN_PREFIX } from '../shared/token-prefixes.js';
@@ -30,7 +30,7 @@ export function publicRegistrationToken(r: RegistrationTokenRecord, now = Date.n
  * The token is reusable until it expires or is deleted (docs/admin-api.md).
  */
 export async function createRegistrationToken(
-  s: Services,
+  store: Pick<Store, 'insertRegistrationToken' | 'addAudit'>,
   opts: { scope?: string | null | undefined; ttlSeconds?: number | undefined },
   actor: string,
 ): Promise<Record<string, unknown> & { token: string }> {
@@ -44,12 +44,12 @@ export async function createRegistrationToken(
     expires_at: now + ttl * 1000,
     created_by: actor,
   };
-  await s.store.insertRegistrationToken(rec);
-  await s.store.addAudit({ at: now, actor, action: 'registration_token.create', target: null, before: null, after: { id: rec.token_hash, scope: rec.scope, expires_at: rec.expires_at } });
+  await store.insertRegistrationToken(rec);
+  await store.addAudit({ at: now, actor, action: 'registration_token.create', target: null, before: null, after: { id: rec.token_hash, scope: rec.scope, expires_at: rec.expires_at } });
   return { token, ...publicRegistrationToken(rec, now) };
 }
 
-export async function deleteRegistrationToken(s: Services, id: string, actor: string): Promise<void> {
-  if (!(await s.store.deleteRegistrationToken(id))) throw new OAuthError('not_found', 'no such registration token');
-  await s.store.addAudit({ at: Date.now(), actor, action: 'registration_token.delete', target: null, before: { id }, after: null });
+export async function deleteRegistrationToken(store: Pick<Store, 'deleteRegistrationToken' | 'addAudit'>, id: string, actor: string): Promise<void> {
+  if (!(await store.deleteRegistrationToken(id))) throw new OAuthError('not_found', 'no such registration token');
+  await store.addAudit({ at: Date.now(), actor, action: 'registration_token.delete', target: null, before: { id }, after: null });
 }

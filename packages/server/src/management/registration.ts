@@ -1,17 +1,25 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../shared/errors.js';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { OAuthError, errSummary, invalidRequest, isUnexpected, methodNotAllowed, toResponse } from '../shared/errors.js';
 import { bearerChallenge, bearerToken, invalidToken } from '../shared/bearer.js';
-import { REGISTRATION_ACCESS_TOKEN_PREFIX, newOpaqueToken, tokenHash } from '../admin/registration-tokens.js';
+import { REGISTRATION_ACCESS_TOKEN_PREFIX, newOpaqueToken, tokenHash } from './registration-tokens.js';
 import { RESERVED_SCOPE_PREFIX } from '../shared/scope.js';
-import { routeInstallers } from '../http/server.js';
-import { ClientService, ValidationError } from '../management/clients.service.js';
-import { EXTRA_FIELDS } from '../management/client-metadata.js';
-import type { Services } from '../services.js';
-import { errSummary } from '../services.js';
+import type { SecretHasher } from '../client-auth/secret-hash.js';
+import type { Store } from '../store/store.js';
+import { ClientService, ValidationError } from './clients.service.js';
+import { EXTRA_FIELDS } from './client-metadata.js';
 import type { ClientRecord } from '../store/types.js';
-import { metadataContributors } from './metadata.js';
 import { NO_STORE, jsonResponse, type OAuthResponse } from '../shared/oauth-request.js';
+
+/** What RFC 7591/7592 registration works with. */
+export interface RegistrationDeps {
+  readonly issuer: string;
+  readonly store: Store;
+  readonly hasher: SecretHasher;
+  readonly clients: ClientService;
+  readonly log: Logger;
+}
 
 export const REGISTRATION_PATH = '/oauth2/register';
 const REALM = 'latchkey-registration';
@@ -78,7 +86,7 @@ function applyPolicy(raw: Record<string, unknown>, cap: string | null): Record<s
   return meta;
 }
 
-async function initialAccessToken(s: Services, req: RegistrationRequest): Promise<{ id: string; scope: string | null }> {
+async function initialAccessToken(s: RegistrationDeps, req: RegistrationRequest): Promise<{ id: string; scope: string | null }> {
   const token = bearerToken(req.headers.authorization, req.headers.dpop, REALM);
   if (token === undefined) {
     throw new OAuthError('invalid_token', 'an initial access token is required (RFC 7591 §3)', { headers: { 'www-authenticate': bearerChallenge(undefined, undefined, undefined, REALM) } });
@@ -91,7 +99,7 @@ async function initialAccessToken(s: Services, req: RegistrationRequest): Promis
 }
 
 /** RFC 7592 §3: the registration access token must be the one issued for this client_id; anything else is 401. */
-async function registrationAccessToken(s: Services, req: RegistrationRequest): Promise<{ token: string; record: ClientRecord; cap: string | null }> {
+async function registrationAccessToken(s: RegistrationDeps, req: RegistrationRequest): Promise<{ token: string; record: ClientRecord; cap: string | null }> {
   const token = bearerToken(req.headers.authorization, req.headers.dpop, REALM);
   if (token === undefined) {
     throw new OAuthError('invalid_token', 'a registration access token is required (RFC 7592 §3)', { headers: { 'www-authenticate': bearerChallenge(undefined, undefined, undefined, REALM) } });
@@ -107,13 +115,13 @@ async function registrationAccessToken(s: Services, req: RegistrationRequest): P
   return { token, record, cap: reg.scope_cap };
 }
 
-const uriOf = (s: Services, clientId: string) => `${s.config.issuer}${REGISTRATION_PATH}/${encodeURIComponent(clientId)}`;
+const uriOf = (s: RegistrationDeps, clientId: string) => `${s.issuer}${REGISTRATION_PATH}/${encodeURIComponent(clientId)}`;
 
 /** RFC 7591 §3.1 client registration: POST /oauth2/register with an admin-issued initial access token. */
-export async function registerClient(s: Services, req: RegistrationRequest): Promise<OAuthResponse> {
+export async function registerClient(s: RegistrationDeps, req: RegistrationRequest): Promise<OAuthResponse> {
   const iat = await initialAccessToken(s, req);
   const meta = applyPolicy(jsonObject(req.body), iat.scope);
-  const svc = new ClientService(s);
+  const svc = s.clients;
   const created = await svc.create(meta as never, `registration:${iat.id.slice(0, 12)}`);
   const clientId = created.client_id as string;
   const rat = newOpaqueToken(REGISTRATION_ACCESS_TOKEN_PREFIX);
@@ -128,9 +136,9 @@ export async function registerClient(s: Services, req: RegistrationRequest): Pro
 }
 
 /** RFC 7592 §2.1 read: the current registration, never the secret (we hold only its hash). */
-export async function readRegistration(s: Services, req: RegistrationRequest): Promise<OAuthResponse> {
+export async function readRegistration(s: RegistrationDeps, req: RegistrationRequest): Promise<OAuthResponse> {
   const { token, record } = await registrationAccessToken(s, req);
-  const pub = await new ClientService(s).get(record.client_id);
+  const pub = await s.clients.get(record.client_id);
   return jsonResponse(200, { ...pub, registration_access_token: token, registration_client_uri: uriOf(s, record.client_id) }, { ...NO_STORE });
 }
 
@@ -139,7 +147,7 @@ export async function readRegistration(s: Services, req: RegistrationRequest): P
  * defaults ("Omitted fields MUST be treated as null or empty values"), except
  * token_endpoint_auth_method, which cannot change and is kept when omitted.
  */
-export async function updateRegistration(s: Services, req: RegistrationRequest): Promise<OAuthResponse> {
+export async function updateRegistration(s: RegistrationDeps, req: RegistrationRequest): Promise<OAuthResponse> {
   const { token, record, cap } = await registrationAccessToken(s, req);
   const raw = { ...jsonObject(req.body) };
   // RFC 7592 §2.2: "The client MUST include its client_id field in the request, and it MUST be the same as its currently issued client identifier."
@@ -165,7 +173,7 @@ export async function updateRegistration(s: Services, req: RegistrationRequest):
     ...meta,
   };
   full.token_endpoint_auth_method ??= record.token_endpoint_auth_method;
-  const svc = new ClientService(s);
+  const svc = s.clients;
   await svc.update(record.client_id, full as never, `client:${record.client_id}`);
   // Extension fields the request omitted are removed (update() only merges the fields it is given).
   const dropped = EXTRA_FIELDS.filter((k) => meta[k] === undefined && record.extra[k] !== undefined);
@@ -179,51 +187,44 @@ export async function updateRegistration(s: Services, req: RegistrationRequest):
 }
 
 /** RFC 7592 §2.3 delete: 204; the client and its registration access token stop working. */
-export async function deleteRegistration(s: Services, req: RegistrationRequest): Promise<OAuthResponse> {
+export async function deleteRegistration(s: RegistrationDeps, req: RegistrationRequest): Promise<OAuthResponse> {
   const { record } = await registrationAccessToken(s, req);
-  await new ClientService(s).delete(record.client_id, `client:${record.client_id}`);
+  await s.clients.delete(record.client_id, `client:${record.client_id}`);
   return { status: 204, headers: { ...NO_STORE }, body: '' };
 }
 
-function toResponse(s: Services, e: unknown): OAuthResponse {
-  if (e instanceof StoreUnavailableError) e = temporarilyUnavailable();
-  if (e instanceof OAuthError && e.expose) {
-    // RFC 7591 §3.2.2: errors are JSON {error, error_description}; ours also name the field.
-    const body: Record<string, unknown> = e.toJSON();
-    if (e instanceof ValidationError) body.field = e.field;
-    return jsonResponse(e.status, body, { ...NO_STORE, ...(e.headers ?? {}) });
-  }
-  s.log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'registration endpoint error');
-  return jsonResponse(500, { error: 'server_error', error_description: 'internal error' }, { ...NO_STORE });
-}
+type Endpoint = (s: RegistrationDeps, r: RegistrationRequest) => Promise<OAuthResponse>;
 
-type Endpoint = (s: Services, r: RegistrationRequest) => Promise<OAuthResponse>;
-
-async function run(s: Services, fn: Endpoint, req: FastifyRequest, reply: FastifyReply) {
+/** RFC 7591 §3.2.2: errors are JSON {error, error_description} (ours also name the `field`), via the one error boundary. */
+async function run(s: RegistrationDeps, fn: Endpoint, req: FastifyRequest, reply: FastifyReply) {
   let r: OAuthResponse;
   try {
     const clientId = (req.params as { id?: string } | undefined)?.id;
     r = await fn(s, { method: req.method, headers: req.headers, body: req.body, ...(clientId !== undefined ? { clientId } : {}) });
   } catch (e) {
-    r = toResponse(s, e);
+    if (isUnexpected(e)) s.log.error({ err: errSummary(e), stack: (e as Error)?.stack }, 'registration endpoint error');
+    r = toResponse(e);
   }
   return reply.code(r.status).headers(r.headers).send(r.body);
 }
 
-routeInstallers.push((app: FastifyInstance, s: Services) => {
-  const notAllowed = (allow: string) => (_req: FastifyRequest, reply: FastifyReply) =>
-    reply
-      .code(405)
-      .headers({ allow, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-      .send(JSON.stringify({ error: 'invalid_request', error_description: `method not allowed; use ${allow}` }));
-  // Not postEndpointOf(): that adapter hands handlers a form-oriented request, registration takes JSON.
-  app.post(REGISTRATION_PATH, (req, reply) => run(s, registerClient, req, reply));
-  app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: REGISTRATION_PATH, handler: notAllowed('POST') });
-  const path = `${REGISTRATION_PATH}/:id`;
-  app.get(path, (req, reply) => run(s, readRegistration, req, reply));
-  app.put(path, (req, reply) => run(s, updateRegistration, req, reply));
-  app.delete(path, (req, reply) => run(s, deleteRegistration, req, reply));
-  app.route({ method: ['POST', 'PATCH', 'OPTIONS'], url: path, handler: notAllowed('GET, PUT, DELETE') });
-});
-
-metadataContributors.push((s) => ({ registration_endpoint: `${s.config.issuer}${REGISTRATION_PATH}` }));
+/** POST /oauth2/register (RFC 7591) and GET/PUT/DELETE /oauth2/register/{id} (RFC 7592), as a Fastify feature. */
+export function registrationFeature(s: RegistrationDeps): { readonly name: string; readonly plugin: FastifyPluginAsync; readonly metadata: Readonly<Record<string, unknown>> } {
+  const notAllowed = (allow: string) => (_req: FastifyRequest, reply: FastifyReply) => {
+    const r = toResponse(methodNotAllowed(allow));
+    return reply.code(r.status).headers(r.headers).send(r.body);
+  };
+  return {
+    name: 'registration',
+    metadata: { registration_endpoint: `${s.issuer}${REGISTRATION_PATH}` },
+    plugin: async (app) => {
+      app.post(REGISTRATION_PATH, (req, reply) => run(s, registerClient, req, reply));
+      app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: REGISTRATION_PATH, handler: notAllowed('POST') });
+      const path = `${REGISTRATION_PATH}/:id`;
+      app.get(path, (req, reply) => run(s, readRegistration, req, reply));
+      app.put(path, (req, reply) => run(s, updateRegistration, req, reply));
+      app.delete(path, (req, reply) => run(s, deleteRegistration, req, reply));
+      app.route({ method: ['POST', 'PATCH', 'OPTIONS'], url: path, handler: notAllowed('GET, PUT, DELETE') });
+    },
+  };
+}

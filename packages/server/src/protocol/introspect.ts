@@ -1,16 +1,19 @@
-import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../shared/errors.js';
-import { authenticators } from '../client-auth/index.js';
-import { authenticateGuarded } from '../client-auth/guarded.js';
+import { OAuthError, StoreUnavailableError, invalidRequest, toResponse } from '../shared/errors.js';
+import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
-import { postEndpointOf, routeInstallers } from '../http/server.js';
-import type { Services } from '../services.js';
-import type { CachedClient } from '../store/client-cache.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { CachedClient, ClientCache } from '../store/client-cache.js';
+import type { Store } from '../store/store.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
+import type { RevocationCache } from '../tokens/revocations.js';
 import { looksLikeJwt, verifyOwnToken } from '../tokens/verify-own.js';
-import { metadataContributors, methodEnabled } from './metadata.js';
 import { INTROSPECT_SCOPE } from '../shared/scope.js';
 import { OPAQUE_TOKEN_PREFIX as OPAQUE_PREFIX } from '../shared/token-prefixes.js';
-import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
+import { jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
+import type { ProtocolEndpoint } from './endpoint.js';
+
+export const INTROSPECTION_PATH = '/oauth2/introspect';
 
 const NO_REPEATS: ReadonlySet<string> = new Set();
 
@@ -42,9 +45,15 @@ export interface ResolvedToken {
  * 7662 §2.1 / RFC 7009 §2.1: a server that cannot locate the token with the hint "MUST extend its
  * search across all of its supported token types" — so a hint never changes the answer.
  */
-export async function resolveToken(token: string, s: Services, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
+export type TokenResolver = (token: string, nowMs?: number) => Promise<ResolvedToken | undefined>;
+
+export function tokenResolver(s: { readonly issuer: string; readonly keyring: Keyring; readonly store: Pick<Store, 'getOpaqueToken'> }): TokenResolver {
+  return (token, nowMs) => resolveToken(token, s, nowMs);
+}
+
+async function resolveToken(token: string, s: { readonly issuer: string; readonly keyring: Keyring; readonly store: Pick<Store, 'getOpaqueToken'> }, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
   if (looksLikeJwt(token)) {
-    const r = await verifyOwnToken(token, s.keyring, s.config.issuer, nowMs);
+    const r = await verifyOwnToken(token, s.keyring, s.issuer, nowMs);
     if (!r.ok) return undefined;
     const c = r.claims;
     return {
@@ -73,7 +82,7 @@ export async function resolveToken(token: string, s: Services, nowMs = Date.now(
     sub: rec.client_id,
     scope: rec.scope,
     aud: rec.aud.length === 1 ? rec.aud[0]! : rec.aud,
-    iss: s.config.issuer,
+    iss: s.issuer,
     iat: rec.iat,
     exp: rec.exp,
     cnf: rec.cnf ?? undefined,
@@ -100,26 +109,36 @@ export function mayIntrospect(caller: CachedClient, t: ResolvedToken): boolean {
  * client authentication (any method the client is registered with; none → 401 invalid_client), the
  * required `token` parameter.
  */
-export async function authenticateTokenRequest(req: OAuthRequest, s: Services, endpoint: string): Promise<{ params: FormParams; auth: AuthenticatedClient; token: string }> {
+export async function authenticateTokenRequest(req: OAuthRequest, authenticate: GuardedAuthentication, endpoint: string): Promise<{ params: FormParams; auth: AuthenticatedClient; token: string }> {
   const params = parseForm(req);
   // RFC 6749 §3.2 "Request and response parameters MUST NOT be included more than once" (applies to all endpoints).
   params.rejectRepeated(NO_REPEATS);
   // RFC 7662 §2.1 / RFC 7009 §2.1: the endpoint requires client authentication (behind the brute-force limits).
-  const { auth } = await authenticateGuarded(req, params, s, endpoint);
+  const { auth } = await authenticate.authenticate(req, params, endpoint);
   const token = params.get('token');
   // RFC 7662 §2.1 / RFC 7009 §2.1: "token REQUIRED".
   if (token === undefined) throw invalidRequest('token is required');
   return { params, auth, token };
 }
 
-/** Maps endpoint failures to responses: OAuth errors as they are, store outages to 503, the rest rethrown. */
-export function failureResponse(e: unknown, s: Services): OAuthResponse {
-  if (e instanceof OAuthError) return errorResponse(e);
-  if (e instanceof StoreUnavailableError) {
-    s.metrics.storeErrors.inc();
-    return errorResponse(temporarilyUnavailable(String((e.cause as Error)?.message ?? e)));
-  }
-  throw e;
+/**
+ * Maps endpoint failures to responses (shared/errors.ts toResponse): OAuth errors as they are, store
+ * outages to 503 (counted); anything else is rethrown for the HTTP layer to log and answer 500.
+ */
+export function failureResponse(e: unknown, metrics: Pick<Metrics, 'storeErrors'>): OAuthResponse {
+  if (e instanceof StoreUnavailableError) metrics.storeErrors.inc();
+  else if (!(e instanceof OAuthError)) throw e;
+  return toResponse(e);
+}
+
+/** What the introspection endpoint works with. */
+export interface IntrospectionDeps {
+  readonly issuer: string;
+  readonly authenticate: GuardedAuthentication;
+  readonly resolve: TokenResolver;
+  readonly revocations: Pick<RevocationCache, 'has'>;
+  readonly clients: Pick<ClientCache, 'get'>;
+  readonly metrics: Pick<Metrics, 'introspections' | 'storeErrors'>;
 }
 
 const INACTIVE = JSON.stringify({ active: false });
@@ -137,54 +156,48 @@ const INACTIVE = JSON.stringify({ active: false });
  * Does not check: the token's audience or scope against the caller (that is the API's policy), or the
  * sender constraint (the API checks the DPoP proof / certificate against `cnf`).
  */
-export async function introspectEndpoint(req: OAuthRequest, s: Services): Promise<OAuthResponse> {
-  try {
-    const { auth, token } = await authenticateTokenRequest(req, s, 'introspect');
-    const now = Date.now();
-    const t = await resolveToken(token, s, now);
-    let active = t !== undefined;
-    if (t && t.format === 'jwt' && s.revocations.has(t.jti)) active = false;
-    if (t && active) {
-      const owner = s.clients.get(t.client_id);
-      if (!owner || owner.record.disabled) active = false;
-    }
-    if (t && active && !mayIntrospect(auth.client, t)) active = false;
-    s.metrics.introspections.inc({ active: String(active) });
-    // RFC 7662 §2.2 (and §4): the response carries token data, so it must not be cached.
-    if (!t || !active) return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, body: INACTIVE };
-    const body: Record<string, unknown> = {
-      active: true,
-      scope: t.scope,
-      client_id: t.client_id,
-      sub: t.sub,
-      aud: t.aud,
-      iss: t.iss,
-      exp: t.exp,
-      iat: t.iat,
-      jti: t.jti,
-      token_type: t.token_type,
-    };
-    if (t.cnf) body.cnf = t.cnf;
-    return jsonResponse(200, body, { ...NO_STORE });
-  } catch (e) {
-    return failureResponse(e, s);
-  }
+export function introspectionEndpoint(d: IntrospectionDeps): ProtocolEndpoint {
+  const { authenticate, resolve, revocations, clients, metrics } = d;
+  return {
+    path: INTROSPECTION_PATH,
+    // RFC 8414 §2: introspection_endpoint and the auth methods it accepts (the token endpoint's authenticators).
+    metadata: {
+      introspection_endpoint: `${d.issuer}${INTROSPECTION_PATH}`,
+      introspection_endpoint_auth_methods_supported: [...authenticate.methods],
+    },
+    handle: async (req) => {
+      try {
+        const { auth, token } = await authenticateTokenRequest(req, authenticate, 'introspect');
+        const now = Date.now();
+        const t = await resolve(token, now);
+        let active = t !== undefined;
+        if (t && t.format === 'jwt' && revocations.has(t.jti)) active = false;
+        if (t && active) {
+          const owner = clients.get(t.client_id);
+          if (!owner || owner.record.disabled) active = false;
+        }
+        if (t && active && !mayIntrospect(auth.client, t)) active = false;
+        metrics.introspections.inc({ active: String(active) });
+        // RFC 7662 §2.2 (and §4): the response carries token data, so it must not be cached.
+        if (!t || !active) return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, body: INACTIVE };
+        const body: Record<string, unknown> = {
+          active: true,
+          scope: t.scope,
+          client_id: t.client_id,
+          sub: t.sub,
+          aud: t.aud,
+          iss: t.iss,
+          exp: t.exp,
+          iat: t.iat,
+          jti: t.jti,
+          token_type: t.token_type,
+        };
+        if (t.cnf) body.cnf = t.cnf;
+        return jsonResponse(200, body, { ...NO_STORE });
+      } catch (e) {
+        return failureResponse(e, metrics);
+      }
+    },
+  };
 }
 
-/** The client authentication methods the token endpoint advertises: the same ones work here. */
-export function enabledAuthMethods(s: Services): string[] {
-  const out: string[] = [];
-  for (const a of authenticators) for (const m of a.methods) if ((methodEnabled[m]?.(s) ?? true) && !out.includes(m)) out.push(m);
-  return out;
-}
-
-routeInstallers.push((app, s) => {
-  postEndpointOf(app)('/oauth2/introspect', introspectEndpoint);
-  void s;
-});
-
-// RFC 8414 §2: introspection_endpoint and the auth methods it accepts.
-metadataContributors.push((s) => ({
-  introspection_endpoint: `${s.config.issuer}/oauth2/introspect`,
-  introspection_endpoint_auth_methods_supported: enabledAuthMethods(s),
-}));

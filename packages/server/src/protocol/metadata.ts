@@ -1,30 +1,26 @@
-import { authenticators } from '../client-auth/index.js';
-import type { Services } from '../services.js';
-import type { TokenEndpointAuthMethod } from '../store/types.js';
-
-/** Modules that add endpoints or capabilities contribute their metadata fields here. */
-export const metadataContributors: ((s: Services) => Record<string, unknown>)[] = [];
-
-/** Auth methods that are usable with the current configuration (e.g. TLS methods need a TLS listener). */
-export const methodEnabled: Partial<Record<TokenEndpointAuthMethod, (s: Services) => boolean>> = {};
-
-/** RFC 8414 §2 authorization server metadata. Advertises only what is enabled (SPEC §4). */
-export function buildMetadata(s: Services): Record<string, unknown> {
-  const iss = s.config.issuer;
-  const methods: string[] = [];
-  for (const a of authenticators) for (const m of a.methods) if ((methodEnabled[m]?.(s) ?? true) && !methods.includes(m)) methods.push(m);
-  const doc: Record<string, unknown> = {
-    issuer: iss,
-    token_endpoint: `${iss}/oauth2/token`,
-    jwks_uri: `${iss}/.well-known/jwks.json`,
-    grant_types_supported: ['client_credentials'],
+/**
+ * RFC 8414 §2 authorization server metadata, built from the parts the server actually runs: the
+ * endpoints (each states its URL and the auth methods it accepts — those of the authenticators it was
+ * built with) and any other contribution (registration). Advertises only what is enabled (SPEC §4).
+ */
+export function authorizationServerMetadata(o: {
+  issuer: string;
+  endpoints: readonly { readonly metadata: Readonly<Record<string, unknown>> }[];
+  /** Authenticator metadata (signing algorithms of the assertion methods) — the same authenticators the endpoints use. */
+  authentication: { readonly metadata: Readonly<Record<string, unknown>> };
+  extra?: readonly Readonly<Record<string, unknown>>[];
+}): Record<string, unknown> {
+  let doc: Record<string, unknown> = {
+    issuer: o.issuer,
+    jwks_uri: `${o.issuer}/.well-known/jwks.json`,
     // RFC 8414 requires the member; a client-credentials-only server supports no response type.
     response_types_supported: [],
-    token_endpoint_auth_methods_supported: methods,
     // RFC 9068 access tokens; these are also the algorithms our JWKS may hold.
     access_token_signing_alg_values_supported: ['ES256', 'EdDSA', 'RS256', 'PS256'],
     service_documentation: 'https://github.com/latchkey/latchkey#readme',
   };
-  for (const c of metadataContributors) Object.assign(doc, c(s));
+  for (const e of o.endpoints) doc = { ...doc, ...e.metadata };
+  doc = { ...doc, ...o.authentication.metadata };
+  for (const x of o.extra ?? []) doc = { ...doc, ...x };
   return doc;
 }

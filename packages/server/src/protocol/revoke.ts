@@ -1,10 +1,24 @@
-import { postEndpointOf, routeInstallers } from '../http/server.js';
-import type { Services } from '../services.js';
-import { authenticateTokenRequest, enabledAuthMethods, failureResponse, resolveToken } from './introspect.js';
-import { metadataContributors } from './metadata.js';
-import { NO_STORE, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
+import type { GuardedAuthentication } from '../client-auth/guarded.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Store } from '../store/store.js';
+import type { RevocationCache } from '../tokens/revocations.js';
+import { NO_STORE, type OAuthResponse } from '../shared/oauth-request.js';
+import type { ProtocolEndpoint } from './endpoint.js';
+import { authenticateTokenRequest, failureResponse, type TokenResolver } from './introspect.js';
+
+export const REVOCATION_PATH = '/oauth2/revoke';
 
 const DONE: OAuthResponse = { status: 200, headers: { ...NO_STORE }, body: '' };
+
+/** What the revocation endpoint works with. */
+export interface RevocationDeps {
+  readonly issuer: string;
+  readonly authenticate: GuardedAuthentication;
+  readonly resolve: TokenResolver;
+  readonly store: Pick<Store, 'deleteOpaqueToken' | 'revokeJti'>;
+  readonly revocations: Pick<RevocationCache, 'add'>;
+  readonly metrics: Pick<Metrics, 'revocations' | 'storeErrors'>;
+}
 
 /**
  * POST /oauth2/revoke — RFC 7009 token revocation.
@@ -22,32 +36,33 @@ const DONE: OAuthResponse = { status: 200, headers: { ...NO_STORE }, body: '' };
  * `unsupported_token_type` is never returned: every token Latchkey issues is an access token, and
  * access tokens are revocable (RFC 7009 §2.2.1).
  */
-export async function revokeEndpoint(req: OAuthRequest, s: Services): Promise<OAuthResponse> {
-  try {
-    const { auth, token } = await authenticateTokenRequest(req, s, 'revoke');
-    s.metrics.revocations.inc();
-    const t = await resolveToken(token, s);
-    // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the
-    // revocation request. If this validation fails, the request is refused" — answered 200, with no effect.
-    if (!t || t.client_id !== auth.client.record.client_id) return DONE;
-    if (t.format === 'opaque') {
-      await s.store.deleteOpaqueToken(t.tokenHash!);
-    } else {
-      await s.store.revokeJti(t.jti, t.client_id, t.exp);
-      s.revocations.add(t.jti, t.exp);
-    }
-    return DONE;
-  } catch (e) {
-    return failureResponse(e, s);
-  }
+export function revocationEndpoint(d: RevocationDeps): ProtocolEndpoint {
+  const { authenticate, resolve, store, revocations, metrics } = d;
+  return {
+    path: REVOCATION_PATH,
+    // RFC 8414 §2 (RFC 7009 endpoint metadata).
+    metadata: {
+      revocation_endpoint: `${d.issuer}${REVOCATION_PATH}`,
+      revocation_endpoint_auth_methods_supported: [...authenticate.methods],
+    },
+    async handle(req) {
+      try {
+        const { auth, token } = await authenticateTokenRequest(req, authenticate, 'revoke');
+        metrics.revocations.inc();
+        const t = await resolve(token);
+        // RFC 7009 §2.1: the server "verifies whether the token was issued to the client making the
+        // revocation request. If this validation fails, the request is refused" — answered 200, with no effect.
+        if (!t || t.client_id !== auth.client.record.client_id) return DONE;
+        if (t.format === 'opaque') {
+          await store.deleteOpaqueToken(t.tokenHash!);
+        } else {
+          await store.revokeJti(t.jti, t.client_id, t.exp);
+          revocations.add(t.jti, t.exp);
+        }
+        return DONE;
+      } catch (e) {
+        return failureResponse(e, metrics);
+      }
+    },
+  };
 }
-
-routeInstallers.push((app) => {
-  postEndpointOf(app)('/oauth2/revoke', revokeEndpoint);
-});
-
-// RFC 8414 §2 (RFC 7009 endpoint metadata).
-metadataContributors.push((s) => ({
-  revocation_endpoint: `${s.config.issuer}/oauth2/revoke`,
-  revocation_endpoint_auth_methods_supported: enabledAuthMethods(s),
-}));

@@ -1,14 +1,18 @@
-import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable } from '../shared/errors.js';
-import { authenticateGuarded } from '../client-auth/guarded.js';
+import type { Logger } from 'pino';
+import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable, toResponse } from '../shared/errors.js';
 import { peekBasicClientId } from '../client-auth/client-secret.js';
+import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
-import { binders, type Binding } from '../tokens/binding.js';
-import type { Services } from '../services.js';
-import { errorResponse, jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
+import type { Metrics } from '../ops/metrics.js';
+import { bindSender, type SenderConstraints } from '../tokens/binding.js';
+import type { Minter } from '../tokens/mint.js';
+import { jsonResponse, NO_STORE, parseForm, type FormParams } from '../shared/oauth-request.js';
 import { parseScope } from '../shared/scope.js';
+import type { ProtocolEndpoint } from './endpoint.js';
 
 const REPEATABLE = new Set(['resource']);
 const CLIENT_CREDENTIALS = 'client_credentials';
+export const TOKEN_PATH = '/oauth2/token';
 
 /** RFC 8707 §2: an absolute URI without a fragment. */
 export function isValidResource(r: string): boolean {
@@ -49,62 +53,85 @@ function audience(params: FormParams, c: AuthenticatedClient, defaultAudience: s
   return out;
 }
 
+/** Everything the token endpoint works with — all required: a missing collaborator does not compile. */
+export interface TokenEndpointDeps {
+  readonly issuer: string;
+  /** Audience for clients without one and no resource parameter. */
+  readonly defaultAudience: string;
+  /** Client authentication behind the brute-force limits. */
+  readonly authenticate: GuardedAuthentication;
+  /** Sender constraints, DPoP first (tokens/binding.ts). */
+  readonly binders: SenderConstraints;
+  readonly minter: Minter;
+  /** True while the store has been unreachable for longer than storeOutageGrace (then 503). */
+  readonly storeOutageExceeded: () => boolean;
+  readonly metrics: Pick<Metrics, 'tokensIssued' | 'tokenLatency' | 'storeErrors'>;
+  readonly log: Logger;
+}
+
 /** POST /oauth2/token — RFC 6749 §4.4 client credentials grant, as SPEC §3 "Token endpoint behaviour". */
-export async function tokenEndpoint(req: OAuthRequest, s: Services): Promise<OAuthResponse> {
-  const started = process.hrtime.bigint();
-  let outcome = 'error';
-  let clientId: string | undefined;
-  try {
-    // 1. parse: form body only, every parameter but `resource` at most once (RFC 6749 §3.2, RFC 8707 §2).
-    const params = parseForm(req);
-    params.rejectRepeated(REPEATABLE);
-    // 2. store outage: cached clients keep working for storeOutageGrace seconds, then 503 (docs/operations.md).
-    if (Date.now() - s.feed.lastOkAt > s.config.storeOutageGrace * 1000 + 2 * s.config.changePollInterval) {
-      throw temporarilyUnavailable('store unreachable for longer than storeOutageGrace');
-    }
-    // 3–4. brute-force limits (before any secret is checked), then client authentication.
-    clientId = params.get('client_id') ?? peekBasicClientId(req);
-    const { auth } = await authenticateGuarded(req, params, s, 'token', clientId);
-    clientId = auth.client.record.client_id;
-    // 5. grant type.
-    const grantType = params.get('grant_type');
-    if (grantType === undefined) throw invalidRequest('grant_type is required');
-    if (grantType !== CLIENT_CREDENTIALS) throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported');
-    if (!auth.client.allowsClientCredentials) {
-      throw new OAuthError('unauthorized_client', 'this client may not use the client_credentials grant');
-    }
-    // 6. scope and audience.
-    const scope = grantedScope(params, auth);
-    const aud = audience(params, auth, s.config.defaultAudience);
-    // 7. sender constraint (DPoP proof or client certificate).
-    let binding: Binding | undefined;
-    for (const b of binders) {
-      binding = await b(req, auth, s);
-      if (binding) break;
-    }
-    // 8. issue.
-    const minted = await s.minter.mint({ client: auth.client, scope, aud, cnf: binding?.cnf, tokenType: binding?.tokenType ?? 'Bearer' });
-    outcome = 'issued';
-    s.metrics.tokensIssued.inc({ format: auth.client.record.access_token_format, method: auth.method });
-    return jsonResponse(200, minted, { ...NO_STORE, ...(binding?.headers ?? {}) });
-  } catch (e) {
-    if (e instanceof OAuthError) {
-      outcome = e.error;
-      // Why a request was refused, for operators: the private detail (never a secret or token), the client
-      // id as presented, and the address. One line per refusal, at info.
-      if (s.log.isLevelEnabled('info')) {
-        s.log.info({ endpoint: 'token', error: e.error, detail: e.detail, client_id: clientId?.slice(0, 128), address: req.remoteAddress }, 'token request refused');
+export function tokenEndpoint(d: TokenEndpointDeps): ProtocolEndpoint {
+  const { authenticate, binders, minter, metrics, log } = d;
+  let metadata: Record<string, unknown> = {
+    token_endpoint: `${d.issuer}${TOKEN_PATH}`,
+    grant_types_supported: [CLIENT_CREDENTIALS],
+    token_endpoint_auth_methods_supported: [...authenticate.methods],
+  };
+  for (const b of binders) metadata = { ...metadata, ...b.metadata };
+  return {
+    path: TOKEN_PATH,
+    metadata,
+    async handle(req) {
+      const started = process.hrtime.bigint();
+      let outcome = 'error';
+      let clientId: string | undefined;
+      try {
+        // 1. parse: form body only, every parameter but `resource` at most once (RFC 6749 §3.2, RFC 8707 §2).
+        const params = parseForm(req);
+        params.rejectRepeated(REPEATABLE);
+        // 2. store outage: cached clients keep working for storeOutageGrace seconds, then 503 (docs/operations.md).
+        if (d.storeOutageExceeded()) throw temporarilyUnavailable('store unreachable for longer than storeOutageGrace');
+        // 3–4. brute-force limits (before any secret is checked), then client authentication.
+        clientId = params.get('client_id') ?? peekBasicClientId(req);
+        const { auth } = await authenticate.authenticate(req, params, 'token', clientId);
+        clientId = auth.client.record.client_id;
+        // 5. grant type.
+        const grantType = params.get('grant_type');
+        if (grantType === undefined) throw invalidRequest('grant_type is required');
+        if (grantType !== CLIENT_CREDENTIALS) throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported');
+        if (!auth.client.allowsClientCredentials) {
+          throw new OAuthError('unauthorized_client', 'this client may not use the client_credentials grant');
+        }
+        // 6. scope and audience.
+        const scope = grantedScope(params, auth);
+        const aud = audience(params, auth, d.defaultAudience);
+        // 7. sender constraint (DPoP proof or client certificate).
+        const binding = await bindSender(binders, req, auth);
+        // 8. issue.
+        const minted = await minter.mint({ client: auth.client, scope, aud, cnf: binding?.cnf, tokenType: binding?.tokenType ?? 'Bearer' });
+        outcome = 'issued';
+        metrics.tokensIssued.inc({ format: auth.client.record.access_token_format, method: auth.method });
+        return jsonResponse(200, minted, { ...NO_STORE, ...(binding?.headers ?? {}) });
+      } catch (e) {
+        if (e instanceof OAuthError) {
+          outcome = e.error;
+          // Why a request was refused, for operators: the private detail (never a secret or token), the client
+          // id as presented, and the address. One line per refusal, at info.
+          if (log.isLevelEnabled('info')) {
+            log.info({ endpoint: 'token', error: e.error, detail: e.detail, client_id: clientId?.slice(0, 128), address: req.remoteAddress }, 'token request refused');
+          }
+          return toResponse(e);
+        }
+        if (e instanceof StoreUnavailableError) {
+          outcome = 'temporarily_unavailable';
+          metrics.storeErrors.inc();
+          return toResponse(e);
+        }
+        // Anything else: the HTTP layer logs it and answers 500 (toResponse).
+        throw e;
+      } finally {
+        metrics.tokenLatency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
       }
-      return errorResponse(e);
-    }
-    if (e instanceof StoreUnavailableError) {
-      outcome = 'temporarily_unavailable';
-      s.metrics.storeErrors.inc();
-      return errorResponse(temporarilyUnavailable(String((e.cause as Error)?.message ?? e)));
-    }
-    throw e;
-  } finally {
-    s.metrics.tokenLatency.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
-    void clientId;
-  }
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import type { OAuthRequest } from '../shared/oauth-request.js';
-import type { AuthContext, AuthenticatedClient } from '../client-auth/types.js';
+import type { CachedClient } from '../store/client-cache.js';
 
 /** Confirmation claim (RFC 7800) binding a token to a key: DPoP (RFC 9449 §6) or a certificate (RFC 8705 §3.1). */
 export interface Binding {
@@ -10,14 +10,38 @@ export interface Binding {
   headers?: Record<string, string>;
 }
 
+/** What a binder knows about the authenticated caller of a token request. */
+export interface BindingSubject {
+  readonly client: CachedClient;
+  /** Set when the client authenticated with its certificate (RFC 8705 §2): its SHA-256 thumbprint. */
+  readonly certificateThumbprint?: string | undefined;
+}
+
 /**
- * Token binders run after client authentication. Each returns a binding or undefined; the first
- * one wins. Throws OAuthError for an invalid proof.
+ * One sender constraint of the token endpoint. `bind` runs after client authentication and returns a
+ * binding, or undefined when the request carries no proof of this kind; it throws an OAuthError for an
+ * invalid proof, or when the client is registered to require this constraint and sent no proof.
  */
-export type Binder = (req: OAuthRequest, client: AuthenticatedClient, ctx?: AuthContext) => Promise<Binding | undefined> | Binding | undefined;
+export interface Binder<K extends string = string> {
+  readonly kind: K;
+  /** RFC 8414 / RFC 9449 / RFC 8705 metadata this constraint adds (empty when it adds none). */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  bind(req: OAuthRequest, subject: BindingSubject): Promise<Binding | undefined>;
+}
 
-export const binders: Binder[] = [];
+/**
+ * The sender constraints of a token endpoint, DPoP first: the first binding wins, and a DPoP proof wins
+ * over a certificate (one confirmation method per token, so a resource server never has to guess which
+ * proof of possession to demand). The type requires the DPoP binder: a token endpoint built without it
+ * does not compile (it would issue Bearer tokens to clients registered with dpop_bound_access_tokens).
+ */
+export type SenderConstraints = readonly [Binder<'dpop'>, ...Binder[]];
 
-export function registerBinder(b: Binder): void {
-  if (!binders.includes(b)) binders.push(b);
+/** Runs the binders in order; the first binding wins. */
+export async function bindSender(binders: SenderConstraints, req: OAuthRequest, subject: BindingSubject): Promise<Binding | undefined> {
+  for (const b of binders) {
+    const binding = await b.bind(req, subject);
+    if (binding) return binding;
+  }
+  return undefined;
 }

@@ -1,12 +1,17 @@
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import { ASYMMETRIC_ALGS, hasPrivateMembers, keyFitsAlg } from '../client-auth/client-jwks.js';
-import { certificateThumbprint } from '../client-auth/mtls.js';
-import type { AuthContext, AuthenticatedClient } from '../client-auth/types.js';
+import type { Config } from '../config.js';
 import { invalidRequest, OAuthError } from '../shared/errors.js';
-import { metadataContributors } from '../protocol/metadata.js';
 import type { OAuthRequest } from '../shared/oauth-request.js';
-import { registerBinder, type Binding } from './binding.js';
+import type { Binder } from './binding.js';
 import { isCanonicalCompactJws } from './compact.js';
+
+/** What DPoP proof validation needs: its settings, the keyed hash for server nonces, the single-use store. */
+export interface DpopContext {
+  readonly config: Pick<Config, 'clockSkew' | 'dpopProofMaxAge' | 'dpopNonce'>;
+  readonly hasher: { hash(value: string): string };
+  useOnce(key: string, expSeconds: number): Promise<boolean>;
+}
 
 /** DPoP proof algorithms: asymmetric only (RFC 9449 §4.2: "MUST NOT be none or an identifier for a symmetric algorithm (MAC)"). */
 export const DPOP_ALGS: readonly string[] = ASYMMETRIC_ALGS;
@@ -23,11 +28,11 @@ const invalidProof = (detail: string) => new OAuthError('invalid_dpop_proof', 't
  * a key derived from the key-encryption key (the secret hasher's keyed HMAC, with its own domain
  * prefix), so every node sharing the KEK issues and accepts the same nonces.
  */
-export function dpopNonce(ctx: AuthContext, slot = Math.floor(Date.now() / 1000 / NONCE_WINDOW)): string {
+export function dpopNonce(ctx: DpopContext, slot = Math.floor(Date.now() / 1000 / NONCE_WINDOW)): string {
   return `${slot.toString(36)}.${ctx.hasher.hash(`latchkey dpop nonce v1:${slot}`).slice(3, 25)}`;
 }
 
-function nonceValid(ctx: AuthContext, nonce: unknown): boolean {
+function nonceValid(ctx: DpopContext, nonce: unknown): boolean {
   if (typeof nonce !== 'string' || nonce.length > 64) return false;
   const now = Math.floor(Date.now() / 1000 / NONCE_WINDOW);
   const slot = parseInt(nonce.split('.', 1)[0]!, 36);
@@ -84,7 +89,7 @@ async function proofKey(jwk: Record<string, unknown>, alg: string): Promise<Proo
  * Does not check: `ath` (only meaningful at resource servers, RFC 9449 §4.3 check 12).
  * Errors: 400 `invalid_dpop_proof`, or 400 `use_dpop_nonce` with a `DPoP-Nonce` header.
  */
-export async function validateDpopProof(req: OAuthRequest, ctx: AuthContext): Promise<{ jkt: string; nonce: string | undefined }> {
+export async function validateDpopProof(req: OAuthRequest, ctx: DpopContext): Promise<{ jkt: string; nonce: string | undefined }> {
   const raw = req.headers.dpop;
   // RFC 9449 §4.3 check 1: "There is not more than one DPoP HTTP request header field." (Node joins repeats with ", ".)
   if (typeof raw !== 'string' || raw.includes(',')) throw invalidProof('DPoP header repeated or not a single value');
@@ -151,29 +156,22 @@ export async function validateDpopProof(req: OAuthRequest, ctx: AuthContext): Pr
 }
 
 /**
- * The sender constraint of a token request:
- * - a `DPoP` header → `token_type: "DPoP"`, `cnf.jkt` (RFC 9449 §5, §6.1);
- * - else a client certificate (our TLS listener or a trusted proxy) → `cnf["x5t#S256"]` (RFC 8705 §3.1);
- * - a client registered with `dpop_bound_access_tokens: true` must send a proof (RFC 9449 §5.2), one
- *   with `tls_client_certificate_bound_access_tokens: true` a certificate (RFC 8705 §3.4) → else 400 invalid_request.
- * A DPoP proof wins over a certificate: one confirmation method per token, so a resource server never
- * has to guess which proof of possession to demand.
+ * DPoP-bound access tokens (RFC 9449): a `DPoP` header → `token_type: "DPoP"`, `cnf.jkt` (§5, §6.1);
+ * a client registered with `dpop_bound_access_tokens: true` must send a proof (§5.2) → else 400
+ * invalid_request. First in the token endpoint's binders (tokens/binding.ts `SenderConstraints`): a
+ * DPoP proof wins over a client certificate.
  */
-export async function senderConstraint(req: OAuthRequest, auth: AuthenticatedClient, ctx?: AuthContext): Promise<Binding | undefined> {
-  const extra = auth.client.record.extra;
-  if (req.headers.dpop !== undefined) {
-    if (!ctx) throw new Error('DPoP binding needs the services context');
-    const { jkt, nonce } = await validateDpopProof(req, ctx);
-    return { cnf: { jkt }, tokenType: 'DPoP', ...(nonce ? { headers: { 'dpop-nonce': nonce } } : {}) };
-  }
-  if (extra.dpop_bound_access_tokens === true) throw invalidRequest('this client must send a DPoP proof (dpop_bound_access_tokens)');
-  const cert = req.clientCertificate;
-  if (cert) return { cnf: { 'x5t#S256': auth.certificateThumbprint ?? certificateThumbprint(cert.certificate) }, tokenType: 'Bearer' };
-  if (extra.tls_client_certificate_bound_access_tokens === true) {
-    throw invalidRequest('this client must present a TLS client certificate (tls_client_certificate_bound_access_tokens)');
-  }
-  return undefined;
+export function dpopBinder(ctx: DpopContext): Binder<'dpop'> {
+  return {
+    kind: 'dpop',
+    metadata: { dpop_signing_alg_values_supported: [...DPOP_ALGS] },
+    async bind(req, subject) {
+      if (req.headers.dpop !== undefined) {
+        const { jkt, nonce } = await validateDpopProof(req, ctx);
+        return { cnf: { jkt }, tokenType: 'DPoP', ...(nonce ? { headers: { 'dpop-nonce': nonce } } : {}) };
+      }
+      if (subject.client.record.extra.dpop_bound_access_tokens === true) throw invalidRequest('this client must send a DPoP proof (dpop_bound_access_tokens)');
+      return undefined;
+    },
+  };
 }
-
-registerBinder(senderConstraint);
-metadataContributors.push(() => ({ dpop_signing_alg_values_supported: [...DPOP_ALGS] }));

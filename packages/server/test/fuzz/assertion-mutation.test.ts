@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { tokenEndpoint } from '../../src/protocol/token.js';
 import type { OAuthRequest } from '../../src/shared/oauth-request.js';
 import { basic, startTestServer, type TestServer } from '../helpers/harness.js';
 
@@ -145,9 +144,8 @@ describe(`mutated client assertions and DPoP proofs (${RUNS} + ${RUNS}): only un
   });
 
   const call = (body: string, headers: Record<string, string> = {}) =>
-    tokenEndpoint(
+    srv.running.composed.endpoints.token.handle(
       { method: 'POST', url: tokenUrl, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, rawBody: body, remoteAddress: '10.1.1.1' } satisfies OAuthRequest,
-      srv.services,
     );
 
   function build(kind: 'assertion' | 'dpop', m: Mutation | undefined): string {

@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { tokenEndpoint } from '../../src/protocol/token.js';
 import type { OAuthRequest } from '../../src/shared/oauth-request.js';
 import { basic, startTestServer, type TestServer } from '../helpers/harness.js';
 
@@ -77,7 +76,7 @@ describe('token endpoint fuzzing (fast-check)', () => {
           rawBody: body,
           remoteAddress: ip,
         };
-        const res = await tokenEndpoint(req, srv.services);
+        const res = await srv.running.composed.endpoints.token.handle(req);
         assert.ok(STATUSES.has(res.status), `status ${res.status}`);
         const json = JSON.parse(res.body);
         assert.ok(!/at .*\(|node:internal|Error:/.test(res.body), 'no stack text');
@@ -103,7 +102,7 @@ describe('token endpoint fuzzing (fast-check)', () => {
         const p = new URLSearchParams({ grant_type: 'client_credentials' });
         if (scopes.length) p.set('scope', scopes.join(' '));
         for (const [k, v] of extra) if (!PARAM_NAMES.includes(k)) p.append(k, v);
-        const res = await tokenEndpoint(
+        const res = await srv.running.composed.endpoints.token.handle(
           {
             method: 'POST',
             url: `${srv.issuer}/oauth2/token`,
@@ -111,7 +110,6 @@ describe('token endpoint fuzzing (fast-check)', () => {
             rawBody: p.toString(),
             remoteAddress: '10.9.9.9',
           },
-          srv.services,
         );
         // Unknown parameters are ignored (RFC 6749 §3.2) unless repeated.
         const repeated = new Set<string>();

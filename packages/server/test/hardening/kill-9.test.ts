@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/app.js';
+import { createLogger } from '../../src/app/server.js';
 import { ClientService } from '../../src/management/clients.service.js';
-import { closeServices, openServices } from '../../src/services.js';
+import { closeRuntime, openRuntime } from '../../src/app/runtime.js';
 import { basic } from '../helpers/harness.js';
 import { spawnNode } from '../helpers/nodes.js';
 
@@ -21,12 +21,12 @@ describe(`kill -9 during writes, ${KILLS} times (SQLite)`, () => {
     const kek = randomBytes(32).toString('base64url');
     const db = `sqlite:${join(dataDir, 'latchkey.db')}`;
     try {
-      const admin = await openServices(loadConfig({ dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
+      const admin = await openRuntime(loadConfig({ dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
       const c = (await new ClientService(admin).create({ client_name: 'opq', scope: 'a', access_token_format: 'opaque' }, 'test')) as {
         client_id: string;
         client_secret: string;
       };
-      await closeServices(admin);
+      await closeRuntime(admin);
       let sent = 0;
       const acknowledged = new Set<string>();
       const auth = basic(c.client_id, c.client_secret);

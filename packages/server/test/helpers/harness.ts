@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
-import { startServer, createLogger, type RunningServer } from '../../src/app.js';
+import { startServer, createLogger, type RunningServer } from '../../src/app/server.js';
 import { ClientService } from '../../src/management/clients.service.js';
-import type { Services } from '../../src/services.js';
+import type { Runtime } from '../../src/app/runtime.js';
 
 export const PG_URL = process.env.LATCHKEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -91,7 +91,8 @@ export interface TestServer {
   dataDir: string;
   db: string;
   admin: { client_id: string; client_secret: string };
-  services: Services;
+  /** The server's runtime (store, keyring, caches, …) — the parts the composition root wires together. */
+  services: Runtime;
   running: RunningServer;
   createClient(meta: ClientMeta): Promise<{ client_id: string; client_secret?: string; [k: string]: unknown }>;
   /** Applies pending change-feed events now (instead of waiting for the next poll). */
@@ -134,7 +135,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     {},
   );
   const running = await startServer(config, { log: createLogger(config.logLevel, opts.logStream) });
-  const s = running.services;
+  const s = running.runtime;
   let admin = running.bootstrap;
   if (!admin) {
     // Joining an existing store (second node): make our own admin-scoped client.

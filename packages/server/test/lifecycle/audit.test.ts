@@ -2,7 +2,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/harness.js';
-import { maintenanceOf } from '../../src/keys/rotate.js';
 import { latchkey, latchkeyJson } from './helpers.js';
 
 interface Audit {
@@ -36,7 +35,7 @@ describe('audit trail of lifecycle events (CLI)', () => {
     const key = await latchkeyJson(['keys', 'rotate', ...cli]);
     // A scheduled rotation, due once the manual key has been signing for period − pre-publication.
     const manualActivation = Date.parse(key.activate_at);
-    const scheduled = await maintenanceOf.get(srv.services)!.rotateIfDue(manualActivation + (86_400 - 60) * 1000);
+    const scheduled = await srv.services.maintenance!.rotateIfDue(manualActivation + (86_400 - 60) * 1000);
     assert.ok(scheduled);
 
     const r = await latchkey(['audit', '--json', ...cli]);

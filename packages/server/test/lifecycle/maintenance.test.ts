@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeProtectedHeader } from 'jose';
 import { basic, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
-import { Maintenance, maintenanceOf } from '../../src/keys/rotate.js';
+import { Maintenance } from '../../src/keys/rotate.js';
 import { opaqueTokenHash } from '../../src/tokens/mint.js';
 import { latchkey } from './helpers.js';
 
@@ -19,8 +19,8 @@ for (const store of (process.env.LK_STORES?.split(',') ?? ['sqlite', 'postgres']
       n1 = await startTestServer({ store, config });
       n2 = await startTestServer({ db: n1.db, dataDir: n1.dataDir, config: { ...config, issuer: n1.issuer } });
       // No background passes of their own: every pass below is driven explicitly.
-      await maintenanceOf.get(n1.services)!.stop();
-      await maintenanceOf.get(n2.services)!.stop();
+      await n1.services.maintenance!.stop();
+      await n2.services.maintenance!.stop();
     });
     after(async () => {
       if (skip) return;

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/app.js';
+import { createLogger } from '../../src/app/server.js';
 import { ClientService } from '../../src/management/clients.service.js';
-import { closeServices, openServices, type Services } from '../../src/services.js';
+import { closeRuntime, openRuntime, type Runtime } from '../../src/app/runtime.js';
 import { basic, createPgDatabase, freePort, pgAvailable, postForm, REDIS_URL } from '../helpers/harness.js';
 import { runCli } from '../helpers/cli.js';
 import { spawnNode, type NodeProcess } from '../helpers/nodes.js';
@@ -20,7 +20,7 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
   const kek = randomBytes(32).toString('base64url');
   let a: NodeProcess;
   let b: NodeProcess;
-  let admin: Services;
+  let admin: Runtime;
   let client: { client_id: string; client_secret: string };
 
   before(async () => {
@@ -35,13 +35,13 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
     const env = { LATCHKEY_RATE_LIMIT_FAILURES: '1000000' };
     a = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer, env });
     b = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer, env });
-    admin = await openServices(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
+    admin = await openRuntime(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
     client = (await new ClientService(admin).create({ client_name: 'multi', scope: 'a b', token_endpoint_auth_method: 'client_secret_basic' }, 'test')) as typeof client;
   });
   after(async () => {
     if (skip) return;
     await Promise.all([a?.stop(), b?.stop()]);
-    await closeServices(admin).catch(() => {});
+    await closeRuntime(admin).catch(() => {});
     await db?.drop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -98,8 +98,8 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
   });
 
   it('a single-use value recorded by one node is refused by another (store and Redis)', { skip }, async () => {
-    const other = await openServices(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent', redis: REDIS_URL }, {}), createLogger('silent'));
-    const third = await openServices(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent', redis: REDIS_URL }, {}), createLogger('silent'));
+    const other = await openRuntime(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent', redis: REDIS_URL }, {}), createLogger('silent'));
+    const third = await openRuntime(loadConfig({ db: db.url, dataDir, kek, logLevel: 'silent', redis: REDIS_URL }, {}), createLogger('silent'));
     try {
       const exp = Math.floor(Date.now() / 1000) + 60;
       // Store path (no Redis in `admin`), many concurrent racers: exactly one wins.
@@ -114,8 +114,8 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
       const r = await Promise.all([...Array(20)].map((_, i) => (i % 2 ? other : third).once.use(rkey, exp)));
       assert.equal(r.filter(Boolean).length, 1);
     } finally {
-      await closeServices(other);
-      await closeServices(third);
+      await closeRuntime(other);
+      await closeRuntime(third);
     }
   });
 });

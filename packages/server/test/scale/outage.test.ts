@@ -4,9 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { basic, createPgDatabase, freePort, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { CuttableProxy } from '../helpers/nodes.js';
-import { closeServices, openServices } from '../../src/services.js';
+import { closeRuntime, openRuntime } from '../../src/app/runtime.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/app.js';
+import { createLogger } from '../../src/app/server.js';
 
 describe('PostgreSQL cut off under load (issue 8 item 4, issue 9 faults)', async () => {
   const skip = !(await pgAvailable());
@@ -129,7 +129,7 @@ describe('Redis killed: single-use values stay single-use (issue 9 faults)', () 
   it('before, during and after the Redis outage, two nodes never both accept one jti', async () => {
     const dataDir = (await import('node:fs')).mkdtempSync((await import('node:path')).join((await import('node:os')).tmpdir(), 'lk-redis-'));
     const kek = randomBytes(32).toString('base64url');
-    const mk = () => openServices(loadConfig({ dataDir, kek, logLevel: 'silent', redis: `redis://127.0.0.1:${port}` }, {}), createLogger('silent'));
+    const mk = () => openRuntime(loadConfig({ dataDir, kek, logLevel: 'silent', redis: `redis://127.0.0.1:${port}` }, {}), createLogger('silent'));
     const n1 = await mk();
     const n2 = await mk();
     try {
@@ -143,8 +143,8 @@ describe('Redis killed: single-use values stay single-use (issue 9 faults)', () 
       for (let i = 0; i < 20; i++) assert.equal(await race(`k-during-${i}`), 1);
       assert.ok(Number((await n1.metrics.registry.getSingleMetricAsString('latchkey_redis_fallbacks_total')).split(' ').pop()) > 0);
     } finally {
-      await closeServices(n1);
-      await closeServices(n2);
+      await closeRuntime(n1);
+      await closeRuntime(n2);
     }
   });
 });

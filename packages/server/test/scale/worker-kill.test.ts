@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Agent, fetch as ufetch } from 'undici';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/app.js';
+import { createLogger } from '../../src/app/server.js';
 import { ClientService } from '../../src/management/clients.service.js';
-import { closeServices, openServices } from '../../src/services.js';
+import { closeRuntime, openRuntime } from '../../src/app/runtime.js';
 import { basic } from '../helpers/harness.js';
 import { spawnNode } from '../helpers/nodes.js';
 
@@ -26,9 +26,9 @@ describe('latchkey start --workers 2: SIGKILL a worker under load', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'latchkey-workers-'));
     const kek = randomBytes(32).toString('base64url');
     const db = `sqlite:${join(dataDir, 'latchkey.db')}`;
-    const admin = await openServices(loadConfig({ dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
+    const admin = await openRuntime(loadConfig({ dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
     const c = (await new ClientService(admin).create({ client_name: 'w', scope: 'a' }, 'test')) as { client_id: string; client_secret: string };
-    await closeServices(admin);
+    await closeRuntime(admin);
     const node = await spawnNode({ db, dataDir, kek, workers: 2 });
     // Each connection is used by one loop at a time, so a failure can only be a request in flight.
     const CONNS = 8;

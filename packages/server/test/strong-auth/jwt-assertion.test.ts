@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { decodeJwt, SignJWT, exportSPKI } from 'jose';
 import * as oidc from 'openid-client';
 import { postForm, startTestServer, type TestServer } from '../helpers/harness.js';
-import { authenticateClient } from '../../src/client-auth/index.js';
 import { OAuthError } from '../../src/shared/errors.js';
-import { ClientService, secretAad } from '../../src/management/clients.service.js';
+import { ClientService } from '../../src/management/clients.service.js';
+import { secretAad } from '../../src/client-auth/secret-hash.js';
 import { parseForm, type OAuthRequest } from '../../src/shared/oauth-request.js';
 import { ASSERTION_TYPE, INVALID_CLIENT, assertion, b64url, keyPair, now, type KeyPair } from './helpers.js';
 
@@ -212,7 +212,7 @@ describe('private_key_jwt and client_secret_jwt (RFC 7523 §2.2, draft-ietf-oaut
       const rawBody = new URLSearchParams({ ...cc, client_assertion_type: ASSERTION_TYPE, client_assertion: jwt }).toString();
       const req: OAuthRequest = { method: 'POST', url: `${srv.issuer}/oauth2/token`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody, remoteAddress: '127.0.0.1' };
       try {
-        await authenticateClient(req, parseForm(req), srv.services);
+        await srv.running.composed.authentication.authenticate(req, parseForm(req));
         return 'accepted';
       } catch (e) {
         assert.ok(e instanceof OAuthError && e.error === 'invalid_client', String(e));

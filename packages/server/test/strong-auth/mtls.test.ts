@@ -7,7 +7,7 @@ import * as oidc from 'openid-client';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { certificateMatches, parseCertificateHeader } from '../../src/client-auth/mtls.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { startServer } from '../../src/app.js';
+import { startServer } from '../../src/app/server.js';
 import { INVALID_CLIENT, httpsFetch, jwkWithCertificate, makePki, postFormTls, x5tS256, type Pki } from './helpers.js';
 
 const cc = { grant_type: 'client_credentials' };

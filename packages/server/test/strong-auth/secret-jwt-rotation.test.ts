@@ -20,7 +20,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { migrations } from '../../src/store/migrations.js';
 import { Sealer } from '../../src/keys/seal.js';
 import { SecretHasher, generateSecret } from '../../src/client-auth/secret-hash.js';
-import { secretAad } from '../../src/management/clients.service.js';
+import { secretAad } from '../../src/client-auth/secret-hash.js';
 import type { Store } from '../../src/store/store.js';
 
 const NO_LIMIT = { rateLimitFailures: 1_000_000 };

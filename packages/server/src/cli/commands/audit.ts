@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { fail, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
+import { fail, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
 
 export function auditCommand(): Command {
   return withStoreOptions(
@@ -16,7 +16,7 @@ export function auditCommand(): Command {
         since = m ? Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's']! : Date.parse(o.since);
         if (Number.isNaN(since)) throw new Error('--since must be an ISO 8601 time or a duration like 1h');
       }
-      const recs = await withServices(o, (s) => s.store.queryAudit({ since, target: o.client, limit: o.limit }));
+      const recs = await withRuntime(o, (s) => s.store.queryAudit({ since, target: o.client, limit: o.limit }));
       const out = recs.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
       print(o, out, () => table(out, ['at', 'actor', 'action', 'target']));
     } catch (e) {

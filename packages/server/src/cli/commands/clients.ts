@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { actor, fail, kv, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
+import { actor, fail, kv, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
 import { OAuthError } from '../../shared/errors.js';
+import { ClientService } from '../../management/clients.service.js';
 import { localClientOps, remoteClientOps, type ClientOps } from '../../admin/remote-clients.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -88,7 +89,7 @@ function withRemoteOptions(cmd: Command): Command {
 /** Runs `fn` on the store (default) or through the admin API (--server). */
 async function withClients<T>(o: Opts, fn: (c: ClientOps) => Promise<T>): Promise<T> {
   if (o.server) return fn(remoteClientOps({ server: o.server, token: o.adminToken, clientId: o.adminClientId, clientSecret: o.adminClientSecret }));
-  return withServices(o, (s) => fn(localClientOps(s, actor())));
+  return withRuntime(o, (s) => fn(localClientOps(new ClientService(s), actor())));
 }
 
 export function clientsCommand(): Command {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { actor, fail, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
+import { actor, fail, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
 import type { SigningAlg } from '../../tokens/jws.js';
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -8,7 +8,7 @@ export function keysCommand(): Command {
   const keys = new Command('keys').description('manage signing keys');
   withStoreOptions(keys.command('list').description('list signing keys and their state (next / current / retired)')).action(async (o: StoreOptions) => {
     try {
-      const list = await withServices(o, async (s) =>
+      const list = await withRuntime(o, async (s) =>
         s.keyring.list().map((k) => ({
           kid: k.kid,
           alg: k.alg,
@@ -33,7 +33,7 @@ export function keysCommand(): Command {
       .option('--prepublish <seconds>', 'seconds to publish before signing (default: keyPrePublish setting)', (v) => Number(v)),
   ).action(async (o: StoreOptions & { alg?: SigningAlg; prepublish?: number }) => {
     try {
-      const k = await withServices(o, async (s) => {
+      const k = await withRuntime(o, async (s) => {
         const rec = await s.keyring.rotate({ alg: o.alg, prePublishSeconds: o.prepublish });
         await s.store.addAudit({ at: Date.now(), actor: actor(), action: 'key.rotate', target: rec.kid, before: null, after: { kid: rec.kid, alg: rec.alg, activate_at: rec.activate_at } });
         return { kid: rec.kid, alg: rec.alg, publish_at: iso(rec.publish_at), activate_at: iso(rec.activate_at) };

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from '../../admin/registration-tokens.js';
-import { actor, fail, kv, print, table, withServices, withStoreOptions, type StoreOptions } from '../shared.js';
+import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from '../../management/registration-tokens.js';
+import { actor, fail, kv, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
 import { scopeTokensValid } from './scope-arg.js';
 
 const positiveInt = (name: string) => (v: string) => {
@@ -23,7 +23,7 @@ export function registrationTokensCommand(): Command {
     try {
       if (o.scope !== undefined && !scopeTokensValid(o.scope)) throw new Error('--scope must be space-separated scope tokens (RFC 6749 §3.3)');
       const scope = o.scope === undefined ? undefined : [...new Set(o.scope.split(' ').filter(Boolean))].join(' ');
-      const t = await withServices(o, (s) => createRegistrationToken(s, { scope, ttlSeconds: o.ttl }, actor()));
+      const t = await withRuntime(o, (s) => createRegistrationToken(s.store, { scope, ttlSeconds: o.ttl }, actor()));
       print(o, t, () => kv(t) + '\n\nThe token is shown only once. Give it to the service that registers itself at POST /oauth2/register.');
     } catch (e) {
       fail(e, o.json);
@@ -32,7 +32,7 @@ export function registrationTokensCommand(): Command {
 
   withStoreOptions(cmd.command('list').description('list initial access tokens (never the tokens themselves)')).action(async (o: StoreOptions) => {
     try {
-      const list = await withServices(o, async (s) => (await s.store.listRegistrationTokens()).map((r) => publicRegistrationToken(r)));
+      const list = await withRuntime(o, async (s) => (await s.store.listRegistrationTokens()).map((r) => publicRegistrationToken(r)));
       print(o, list, () => table(list, ['id', 'scope', 'expires_at', 'expired', 'created_by']));
     } catch (e) {
       fail(e, o.json);
@@ -41,7 +41,7 @@ export function registrationTokensCommand(): Command {
 
   withStoreOptions(cmd.command('delete').description('delete (revoke) an initial access token by id').argument('<id>')).action(async (id: string, o: StoreOptions) => {
     try {
-      await withServices(o, (s) => deleteRegistrationToken(s, id, actor()));
+      await withRuntime(o, (s) => deleteRegistrationToken(s.store, id, actor()));
       print(o, { id, deleted: true }, () => `registration token ${id} deleted`);
     } catch (e) {
       fail(e, o.json);

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
-import { bootstrap, createLogger, startServer, type Bootstrap } from '../../app.js';
-import { closeServices, openServices } from '../../services.js';
+import { bootstrap, createLogger, startServer, type Bootstrap } from '../../app/server.js';
+import { closeRuntime, openRuntime } from '../../app/runtime.js';
 import { isWorker, runPrimary } from '../../cluster.js';
 import type { Config } from '../../config.js';
 import { configFrom, fail, withStoreOptions, type StoreOptions } from '../shared.js';
@@ -24,11 +24,11 @@ function printBootstrap(b: Bootstrap | undefined): void {
 /** Primary of a multi-worker node: first-start bootstrap happens here, once, before any worker exists. */
 async function startPrimary(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
-  const s = await openServices(config, log);
+  const s = await openRuntime(config, log);
   try {
     printBootstrap(await bootstrap(s));
   } finally {
-    await closeServices(s);
+    await closeRuntime(s);
   }
   process.stdout.write(`Latchkey starting ${config.workers} workers on ${config.issuer} (store ${config.db.split(':', 1)[0]})\n`);
   runPrimary(config.workers, log);
@@ -79,8 +79,8 @@ export function startCommand(): Command {
       }
       server = await startServer(config);
       printBootstrap(server.bootstrap);
-      if (!isWorker()) process.stdout.write(`Latchkey listening on ${server.url} (issuer ${config.issuer}, store ${server.services.store.dialect})\n`);
-      else server.services.log.info({ pid: process.pid, url: server.url }, 'worker listening');
+      if (!isWorker()) process.stdout.write(`Latchkey listening on ${server.url} (issuer ${config.issuer}, store ${server.runtime.store.dialect})\n`);
+      else server.runtime.log.info({ pid: process.pid, url: server.url }, 'worker listening');
     } catch (e) {
       fail(e);
     }
@@ -88,7 +88,7 @@ export function startCommand(): Command {
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      server.services.log.info({ signal }, 'shutting down: draining in-flight requests');
+      server.runtime.log.info({ signal }, 'shutting down: draining in-flight requests');
       const force = setTimeout(() => process.exit(1), 10_000);
       force.unref();
       server.close().then(

@@ -1,14 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.js';
-import { buildHttpServer } from './http/server.js';
-import { ClientService } from './management/clients.service.js';
-import { closeServices, openServices, startServices, type Services } from './services.js';
-import { tlsOptionsFromConfig } from './client-auth/mtls.js';
-import './features.js';
-
-import { ADMIN_SCOPE, INTROSPECT_SCOPE } from './shared/scope.js';
-export { ADMIN_SCOPE, INTROSPECT_SCOPE };
+import type { Config } from '../config.js';
+import { buildHttpServer } from '../http/server.js';
+import { ClientService } from '../management/clients.service.js';
+import { ADMIN_SCOPE, INTROSPECT_SCOPE } from '../shared/scope.js';
+import { composeServer, type ComposedServer } from './compose.js';
+import { closeRuntime, openRuntime, startRuntime, type Runtime } from './runtime.js';
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   const opts = {
@@ -32,14 +29,14 @@ export interface Bootstrap {
  * First start (no signing key yet): create the signing key and an admin client whose credentials are
  * returned once for printing. Later starts return undefined.
  */
-export async function bootstrap(s: Services): Promise<Bootstrap | undefined> {
-  if ((await s.store.listKeys()).length > 0) return undefined;
-  await s.keyring.ensureKey();
-  const admin = await new ClientService(s).create(
+export async function bootstrap(rt: Pick<Runtime, 'store' | 'keyring' | 'config' | 'hasher' | 'sealer'>): Promise<Bootstrap | undefined> {
+  if ((await rt.store.listKeys()).length > 0) return undefined;
+  await rt.keyring.ensureKey();
+  const admin = await new ClientService(rt).create(
     {
       client_name: 'Latchkey admin',
       scope: `${ADMIN_SCOPE} ${INTROSPECT_SCOPE}`,
-      audience: [s.config.issuer],
+      audience: [rt.config.issuer],
       token_endpoint_auth_method: 'client_secret_basic',
     },
     'bootstrap',
@@ -48,29 +45,32 @@ export async function bootstrap(s: Services): Promise<Bootstrap | undefined> {
 }
 
 export interface RunningServer {
-  services: Services;
+  runtime: Runtime;
+  /** The composed features (endpoints, metadata, …) this server serves. */
+  composed: ComposedServer;
   http: FastifyInstance;
   url: string;
   bootstrap: Bootstrap | undefined;
   close(): Promise<void>;
 }
 
-/** Opens the store, bootstraps on first start, loads caches, and listens. */
+/** Opens the store, bootstraps on first start, loads caches, composes the features, and listens. */
 export async function startServer(config: Config, opts: { log?: Logger; https?: Record<string, unknown>; port?: number } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
-  // Read the TLS files first: a missing one is a ConfigError before anything is opened.
-  const https = opts.https ?? tlsOptionsFromConfig(config);
-  const services = await openServices(config, log);
+  const runtime = await openRuntime(config, log);
   let boot: Bootstrap | undefined;
   let http: FastifyInstance | undefined;
+  let composed: ComposedServer;
   try {
-    boot = await bootstrap(services);
-    await startServices(services);
-    http = await buildHttpServer(services, { https });
+    // Reads the TLS files: a missing one is a ConfigError before anything is served.
+    composed = composeServer(runtime, { tls: opts.https });
+    boot = await bootstrap(runtime);
+    await startRuntime(runtime);
+    http = await buildHttpServer(composed.http);
     await http.listen({ port: opts.port ?? config.port, host: config.host });
   } catch (e) {
     await http?.close().catch(() => {});
-    await closeServices(services).catch(() => {});
+    await closeRuntime(runtime).catch(() => {});
     throw e;
   }
   const addr = http.server.address();
@@ -78,15 +78,16 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closed = false;
   return {
-    services,
+    runtime,
+    composed,
     http,
-    url: `${https ? 'https' : 'http'}://${host}:${port}`,
+    url: `${composed.http.tls ? 'https' : 'http'}://${host}:${port}`,
     bootstrap: boot,
     async close() {
       if (closed) return;
       closed = true;
       await http!.close();
-      await closeServices(services);
+      await closeRuntime(runtime);
     },
   };
 }
