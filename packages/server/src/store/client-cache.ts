@@ -18,6 +18,8 @@ function prepare(record: ClientRecord, secrets: ClientSecretRecord[]): CachedCli
   };
 }
 
+const federatedKey = (issuer: string, subject: string) => JSON.stringify([issuer, subject]);
+
 /**
  * Every client, in memory (SPEC §5: the token hot path does not wait on the database for a known
  * client). Unknown ids are answered from memory too, so unknown-client and wrong-secret responses take
@@ -25,6 +27,8 @@ function prepare(record: ClientRecord, secrets: ClientSecretRecord[]): CachedCli
  */
 export class ClientCache {
   #clients = new Map<string, CachedClient>();
+  /** federated_jwt clients by `JSON.stringify([issuer name, subject])` (SPEC §9: one client per pair). */
+  #federated = new Map<string, CachedClient>();
   loadedAt = 0;
 
   constructor(private readonly store: Store) {}
@@ -40,14 +44,30 @@ export class ClientCache {
     const next = new Map<string, CachedClient>();
     for (const c of clients) next.set(c.client_id, prepare(c, byClient.get(c.client_id) ?? []));
     this.#clients = next;
+    const fed = new Map<string, CachedClient>();
+    for (const c of next.values()) if (c.record.federated_identity) fed.set(federatedKey(c.record.federated_identity.issuer, c.record.federated_identity.subject), c);
+    this.#federated = fed;
     this.loadedAt = Date.now();
   }
 
   /** Re-reads one client (after a change event). */
   async refresh(clientId: string): Promise<void> {
     const [record, secrets] = await Promise.all([this.store.getClient(clientId), this.store.listSecrets(clientId)]);
-    if (record) this.#clients.set(clientId, prepare(record, secrets));
-    else this.#clients.delete(clientId);
+    const old = this.#clients.get(clientId)?.record.federated_identity;
+    if (old) {
+      const k = federatedKey(old.issuer, old.subject);
+      if (this.#federated.get(k)?.record.client_id === clientId) this.#federated.delete(k);
+    }
+    if (record) {
+      const c = prepare(record, secrets);
+      this.#clients.set(clientId, c);
+      if (record.federated_identity) this.#federated.set(federatedKey(record.federated_identity.issuer, record.federated_identity.subject), c);
+    } else this.#clients.delete(clientId);
+  }
+
+  /** The federated client mapped to (trusted issuer name, subject), if any. */
+  getFederated(issuerName: string, subject: string): CachedClient | undefined {
+    return this.#federated.get(federatedKey(issuerName, subject));
   }
 
   get(clientId: string): CachedClient | undefined {
