@@ -1,4 +1,5 @@
-import { constants, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { ACCESS_TOKEN_SIGNING_ALGS, createSigner, type AccessTokenSigningAlg } from '@latchkey/jose-core';
 
 /**
  * The token-signing hot path, without jose: node:crypto's one-shot sign is ~3x faster than
@@ -6,7 +7,10 @@ import { constants, sign as cryptoSign, type KeyObject } from 'node:crypto';
  * compact JWS (RFC 7515 §7.1) over a precomputed protected header; every token it makes is
  * verified with jose in test/tokens/jws.test.ts, including a property test over random claims.
  */
-export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256' | 'PS256';
+export type SigningAlg = AccessTokenSigningAlg;
+
+/** SPEC §3: ES256 (default), EdDSA, RS256, PS256 — `@latchkey/jose-core`'s access-token signing table. */
+export const SIGNING_ALGS: readonly SigningAlg[] = ACCESS_TOKEN_SIGNING_ALGS;
 
 export interface JwsSigner {
   readonly kid: string;
@@ -17,26 +21,9 @@ export interface JwsSigner {
 
 export function createJwsSigner(privateKey: KeyObject, alg: SigningAlg, kid: string, typ = 'at+jwt'): JwsSigner {
   const header = Buffer.from(JSON.stringify({ alg, typ, kid })).toString('base64url') + '.';
-  let signFn: (data: Buffer) => Buffer;
-  switch (alg) {
-    case 'ES256':
-      // RFC 7518 §3.4: the signature is R || S (64 bytes), not DER.
-      signFn = (data) => cryptoSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-      break;
-    case 'EdDSA':
-      signFn = (data) => cryptoSign(null, data, privateKey);
-      break;
-    case 'RS256':
-      signFn = (data) => cryptoSign('sha256', data, privateKey);
-      break;
-    case 'PS256':
-      // RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
-      signFn = (data) =>
-        cryptoSign('sha256', data, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
-      break;
-    default:
-      throw new Error(`unsupported signing algorithm ${String(alg)}`);
-  }
+  if (!SIGNING_ALGS.includes(alg)) throw new Error(`unsupported signing algorithm ${String(alg)}`);
+  // node:crypto one-shot sign with options built once (RFC 7518 §3.4 R || S for ES256, §3.5 PSS salt = hash length).
+  const signFn = createSigner(privateKey, alg);
   return {
     kid,
     alg,
