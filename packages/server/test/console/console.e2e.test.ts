@@ -78,8 +78,9 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
   it('clients list and search', async () => {
     await srv.createClient({ client_name: 'inventory-sync', scope: 'inventory:read' });
     await page.goto(srv.url + '/#/clients');
-    // The signed-in home may already show this list from before the client existed ("1–1 of 1"): wait for
-    // the list that has it, so the search below is not judged on that stale page.
+    // The signed-in home may already show this list from before the client existed ("1–1 of 1"), and going
+    // from "/" to "#/clients" is the same screen (no new fetch): reload, then wait for the list that has it.
+    await page.reload();
     await page.getByTestId('clients-total').filter({ hasText: 'of 2' }).waitFor();
     await page.getByTestId('client-search').fill('inventory');
     await page.getByTestId('clients-total').filter({ hasText: '1–1 of 1' }).waitFor();
