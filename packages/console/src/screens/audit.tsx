@@ -42,9 +42,10 @@ function Who({ id, names }: { id: string; names: Map<string, string> }) {
 }
 
 /** "console:ID" → the kind and the client id (actors are "console:…", "admin:…", "cli:…", "registration:…", "client:…"). */
-function Actor({ actor, names }: { actor: string; names: Map<string, string> }) {
+function Actor({ actor, names, claimed }: { actor: string; names: Map<string, string>; claimed: boolean }) {
   const i = actor.indexOf(':');
-  const kind = i > 0 ? actor.slice(0, i) : '';
+  // A failed sign-in's actor is only who the caller claimed to be.
+  const kind = (i > 0 ? actor.slice(0, i) : '') + (claimed ? ' (claimed)' : '');
   const id = i > 0 ? actor.slice(i + 1) : actor;
   return (
     <span class="who-cell">
@@ -119,7 +120,7 @@ export function Audit() {
                   <tr key={r.id} data-action={r.action}>
                     <td class="nowrap" data-label="Time">{iso(r.at)}</td>
                     <td data-label="Actor">
-                      <Actor actor={r.actor} names={names} />
+                      <Actor actor={r.actor} names={names} claimed={r.action === 'console.signin_failed'} />
                     </td>
                     <td data-label="Action">{r.action === 'console.signin_failed' ? <span class="badge off">{r.action}</span> : r.action}</td>
                     <td data-label="Target">{r.target ? <Who id={r.target} names={names} /> : '—'}</td>
