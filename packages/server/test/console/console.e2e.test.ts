@@ -300,6 +300,7 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     assert.ok((await failed.count()) >= 1);
     const failedText = await failed.last().innerText();
     assert.ok(failedText.includes(srv.admin.client_id) && failedText.includes(adminName), failedText);
+    assert.match(await failed.last().locator('td').nth(1).innerText(), /console \(claimed\)/, 'the actor of a failed sign-in is only a claim');
     await page.getByTestId('audit-failed-only').uncheck();
     await page.getByRole('button', { name: 'details' }).first().click();
     await shot('10-audit');
