@@ -136,6 +136,89 @@ describe('README promises', () => {
     });
   });
 
+  describe('other statements', () => {
+    const req = (token: string) => ({ method: 'GET', url: 'https://api.example.test/orders', headers: { authorization: `Bearer ${token}` } });
+
+    it('"503 carries Retry-After: 5 and no challenge", Cache-Control: no-store', async () => {
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+      as.jwksStatus = 500;
+      try {
+        const out = await rs.authenticate(req(await as.sign()));
+        assert.equal(!out.ok && out.response.status, 503);
+        assert.deepEqual(!out.ok && out.response.headers, { 'cache-control': 'no-store', 'retry-after': '5', 'content-type': 'application/json' });
+      } finally {
+        as.jwksStatus = undefined;
+      }
+    });
+
+    it('"jwks.timeout": a JWKS endpoint that never answers is ERR_JWKS_UNAVAILABLE after the timeout', async () => {
+      const hanging = (input: string | URL, init?: RequestInit) =>
+        new URL(String(input)).pathname === '/jwks'
+          ? new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))
+          : fetch(input, init);
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, fetch: hanging, jwks: { timeout: 0.3 } });
+      const started = Date.now();
+      await assert.rejects(rs.verify(await as.sign()), { code: 'ERR_JWKS_UNAVAILABLE', status: 503 });
+      const took = Date.now() - started;
+      assert.ok(took >= 250 && took < 5000, `gave up after ${took} ms`);
+    });
+
+    it('"the non-standard scp is not read": scopes come from scope only', async () => {
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+      const auth = await rs.verify(await as.sign({ scope: 'read:orders', scp: ['admin'] }));
+      assert.deepEqual([...auth.scopes], ['read:orders']);
+      const out = await rs.authenticate(req(await as.sign({ scp: ['write:orders'], scope: 'read:orders' })), 'write:orders');
+      assert.equal(!out.ok && out.error.code, 'ERR_INSUFFICIENT_SCOPE');
+    });
+
+    it('"tokens never fall back from JWT to introspection after a failed signature"', async () => {
+      const rs = createResourceServer({
+        issuer: as.issuer,
+        audience: as.audience,
+        introspection: { clientAuthentication: { method: 'client_secret_basic', clientId: as.introspectionClient.id, clientSecret: as.introspectionClient.secret } },
+      });
+      const [h, p] = (await as.sign()).split('.') as [string, string];
+      const forged = `${h}.${p}.${'A'.repeat(86)}`;
+      as.opaque.set(forged, { active: true, iss: as.issuer, aud: as.audience, exp: nowSeconds() + 60 });
+      const calls = as.introspectionCalls.length;
+      await assert.rejects(rs.verify(forged), { code: 'ERR_JWS_SIGNATURE_INVALID' });
+      assert.equal(as.introspectionCalls.length, calls);
+    });
+
+    it('"clock skew also applies to the cache": a cached verdict lives until exp + clockTolerance, not beyond', async () => {
+      const clock = fakeClock();
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, clockTolerance: 5, clock: clock.now });
+      const now = Math.floor(clock.now() / 1000);
+      const token = await as.sign({ iat: now, exp: now + 10 });
+      const first = await rs.verify(token);
+      clock.advance(14_000);
+      assert.equal(await rs.verify(token), first);
+      clock.advance(1_000); // exp + 5
+      await assert.rejects(rs.verify(token), { code: 'ERR_JWT_EXPIRED' });
+    });
+
+    it('authenticate() resolves for every rejection; only an invalid scopes argument rejects', async () => {
+      const rs = createResourceServer({ issuer: as.issuer, audience: as.audience });
+      for (const authorization of ['', 'Basic abc', 'Bearer', 'Bearer a b', `Bearer ${'x'.repeat(9000)}`, 'Bearer a.b.c', 'DPoP a.b.c']) {
+        const out = await rs.authenticate({ method: 'GET', url: 'https://api.example.test/orders', headers: { authorization } });
+        assert.equal(out.ok, false, authorization.slice(0, 20));
+      }
+      await assert.rejects(rs.authenticate(req(await as.sign()), 'bad"scope'), { code: 'ERR_RESOURCE_CONFIG' });
+    });
+
+    it('"@latchkey/client is loaded only for introspection": no static value import of it in src', () => {
+      const dir = new URL('../src/', import.meta.url);
+      const files = ['options.ts', 'resource-server.ts', 'index.ts', 'jwks.ts', 'mtls.ts', 'discovery.ts', 'errors.ts', 'http-json.ts', 'lru.ts', 'scopes.ts', 'algorithms.ts', 'dpop.ts'];
+      let dynamic = 0;
+      for (const f of files) {
+        const src = readFileSync(new URL(f, dir), 'utf8');
+        for (const m of src.matchAll(/^import\s+(type\s+)?[^;]*from\s+'@latchkey\/client'/gm)) assert.ok(m[1] !== undefined, `${f}: ${m[0]}`);
+        dynamic += [...src.matchAll(/await import\('@latchkey\/client'\)/g)].length;
+      }
+      assert.equal(dynamic, 1, 'the one dynamic import, in the introspection path');
+    });
+  });
+
   describe('the README tables', () => {
     it('every ResourceServerOptions member has a row in the options table', () => {
       const src = readFileSync(new URL('../src/options.ts', import.meta.url), 'utf8');
