@@ -190,6 +190,29 @@ function algorithmList(path: string, value: unknown, fallback: readonly JwsAlgor
   return [...new Set(value as JwsAlgorithm[])];
 }
 
+/**
+ * The credentials each RFC 7591 method needs, checked now rather than on the first opaque token.
+ * (The key itself is checked by `@latchkey/client` when it signs: it is loaded only for introspection.)
+ */
+function checkClientCredentials(auth: Record<string, unknown>): void {
+  const path = 'introspection.clientAuthentication';
+  switch (auth.method) {
+    case 'client_secret_basic':
+    case 'client_secret_post':
+    case 'client_secret_jwt':
+      if (typeof auth.clientSecret !== 'string' || auth.clientSecret === '') throw new ResourceConfigError(`${path}.clientSecret`, `is required for ${auth.method}`);
+      return;
+    case 'private_key_jwt':
+      if (typeof auth.privateKey !== 'object' || auth.privateKey === null) throw new ResourceConfigError(`${path}.privateKey`, 'is required for private_key_jwt');
+      return;
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+      return;
+    default:
+      throw new ResourceConfigError(`${path}.method`, 'must be a token_endpoint_auth_method @latchkey/client implements');
+  }
+}
+
 function addProxy(list: BlockList, entry: unknown, path: string): void {
   const bad = () => new ResourceConfigError(path, 'must be an IP address or a CIDR range such as 10.0.0.0/8');
   if (typeof entry !== 'string') throw bad();
@@ -262,6 +285,7 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
     if (typeof i.clientAuthentication.clientId !== 'string' || i.clientAuthentication.clientId === '') {
       throw new ResourceConfigError('introspection.clientAuthentication.clientId', 'is required');
     }
+    checkClientCredentials(i.clientAuthentication as unknown as Record<string, unknown>);
     const endpoint = i.endpoint === undefined ? undefined : absoluteUrl('introspection.endpoint', i.endpoint);
     if (endpoint === undefined && discovery === false) throw new ResourceConfigError('introspection.endpoint', 'required when discovery is false');
     const maxEntries = i.maxEntries ?? 10_000;

@@ -219,6 +219,21 @@ describe('README promises', () => {
     });
   });
 
+  it('"Options are validated when the resource server is created": introspection credentials too', () => {
+    const base = { issuer: as.issuer, audience: as.audience };
+    const cases: [unknown, string][] = [
+      [{ method: 'client_secret_basic', clientId: 'rs' }, 'introspection.clientAuthentication.clientSecret'],
+      [{ method: 'client_secret_jwt', clientId: 'rs', clientSecret: '' }, 'introspection.clientAuthentication.clientSecret'],
+      [{ method: 'private_key_jwt', clientId: 'rs' }, 'introspection.clientAuthentication.privateKey'],
+      [{ method: 'none', clientId: 'rs' }, 'introspection.clientAuthentication.method'],
+      [{ method: 'client_secret_basic', clientSecret: 's' }, 'introspection.clientAuthentication.clientId'],
+    ];
+    for (const [clientAuthentication, path] of cases) {
+      assert.throws(() => createResourceServer({ ...base, introspection: { clientAuthentication } } as ResourceServerOptions), { code: 'ERR_RESOURCE_CONFIG', path }, path);
+    }
+    createResourceServer({ ...base, introspection: { clientAuthentication: { method: 'tls_client_auth', clientId: 'rs' } } });
+  });
+
   describe('the README tables', () => {
     it('every ResourceServerOptions member has a row in the options table', () => {
       const src = readFileSync(new URL('../src/options.ts', import.meta.url), 'utf8');
