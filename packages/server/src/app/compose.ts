@@ -5,6 +5,8 @@ import { clientAuthentication } from '../client-auth/index.js';
 import { clientSecretBasic, clientSecretPost } from '../client-auth/client-secret.js';
 import { guardedAuthentication } from '../client-auth/guarded.js';
 import { jwtAssertion } from '../client-auth/jwt-assertion.js';
+import { federatedAssertion } from '../client-auth/federated/federated-assertion.js';
+import { routeAssertions } from '../client-auth/federated/route-assertions.js';
 import { certificatesReceivable, clientCasFromConfig, mutualTls, tlsOptionsFromConfig } from '../client-auth/mtls.js';
 import { consoleFeature } from '../console/console-routes.js';
 import type { HttpServerOptions } from '../http/contract.js';
@@ -40,7 +42,8 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
     [
       clientSecretBasic({ clients: rt.clients, hasher: rt.hasher, issuer }),
       clientSecretPost({ clients: rt.clients, hasher: rt.hasher, issuer }),
-      jwtAssertion(rt), // private_key_jwt, client_secret_jwt (RFC 7523)
+      // private_key_jwt, client_secret_jwt (RFC 7523) and federated_jwt (SPEC §9: a trusted issuer's platform token)
+      routeAssertions(jwtAssertion(rt), federatedAssertion({ issuers: rt.trustedIssuers, clients: rt.clients, config, useOnce: rt.useOnce })),
       mutualTls(rt), // tls_client_auth, self_signed_tls_client_auth (RFC 8705)
     ],
     issuer,

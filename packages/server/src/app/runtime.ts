@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ClientKeys } from '../client-auth/client-jwks.js';
+import { TrustedIssuers } from '../client-auth/federated/trusted-issuer-keys.js';
+import { ConfigError, describeSetting } from '../config.js';
+import { createOutbound, OutboundAllowError, type Outbound } from '../outbound/index.js';
 import { SecretHasher } from '../client-auth/secret-hash.js';
 import { Keyring } from '../keys/keyring.js';
 import { Maintenance } from '../keys/rotate.js';
@@ -33,6 +36,10 @@ export interface Runtime {
   readonly clients: ClientCache;
   /** The clients' registered keys (jwks / jwks_uri) and their fetch cache. */
   readonly clientKeys: ClientKeys;
+  /** The one outbound HTTP client (SPEC §8): client jwks_uri, trusted issuers' discovery and keys. */
+  readonly outbound: Outbound;
+  /** Trusted issuers of federated clients and their keys (SPEC §9), fed by the change feed. */
+  readonly trustedIssuers: TrustedIssuers;
   readonly feed: ChangeFeed;
   readonly minter: Minter;
   /** Revoked JWT ids, fed by the change feed (tokens/revocations.ts). */
@@ -83,6 +90,19 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
     // One Redis may serve several deployments (and test runs): keys are namespaced by issuer.
     const redisPrefix = redisNamespace(config.issuer);
     const once: UseOnce = redis ? new RedisUseOnce(redis, storeOnce, () => metrics.redisFallbacks.inc(), `${redisPrefix}once:`) : storeOnce;
+    let outbound: Outbound;
+    try {
+      outbound = createOutbound({ issuer: config.issuer, allow: config.outboundAllow });
+    } catch (e) {
+      if (e instanceof OutboundAllowError) throw new ConfigError(`invalid setting ${describeSetting('outboundAllow')}: ${e.message}`);
+      throw e;
+    }
+    const issuerKeyOptions = {
+      cacheTtlSeconds: config.jwksCacheTtl,
+      refreshCooldownSeconds: config.jwksRefreshCooldown,
+      fetchTimeoutMs: config.jwksFetchTimeout,
+      maxBytes: config.jwksMaxBytes,
+    };
     return {
       config,
       log,
@@ -91,7 +111,9 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
       hasher,
       keyring,
       clients,
-      clientKeys: new ClientKeys(config),
+      clientKeys: new ClientKeys(config, outbound),
+      outbound,
+      trustedIssuers: new TrustedIssuers(store, outbound, issuerKeyOptions),
       feed,
       minter: new Minter(config.issuer, keyring, store, config.accessTokenTtl),
       revocations: new RevocationCache(store, config.maxAccessTokenTtl),
@@ -118,6 +140,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
 export async function startRuntime(rt: Runtime): Promise<void> {
   await rt.keyring.ensureKey();
   await rt.clients.loadAll();
+  await rt.trustedIssuers.loadAll();
   rt.metrics.clients.set(rt.clients.size);
   rt.feed.on(async (events) => {
     let keys = false;
@@ -129,6 +152,7 @@ export async function startRuntime(rt: Runtime): Promise<void> {
     if (keys) await rt.keyring.load();
     rt.metrics.clients.set(rt.clients.size);
   });
+  rt.feed.on(rt.trustedIssuers.onChanges);
   await rt.feed.start();
   await rt.revocations.load();
   const m = new Maintenance(rt, {

@@ -29,7 +29,7 @@ export interface Bootstrap {
  * First start (no signing key yet): create the signing key and an admin client whose credentials are
  * returned once for printing. Later starts return undefined.
  */
-export async function bootstrap(rt: Pick<Runtime, 'store' | 'keyring' | 'config' | 'hasher' | 'sealer'>): Promise<Bootstrap | undefined> {
+export async function bootstrap(rt: Pick<Runtime, 'store' | 'keyring' | 'config' | 'hasher' | 'sealer' | 'outbound'>): Promise<Bootstrap | undefined> {
   if ((await rt.store.listKeys()).length > 0) return undefined;
   await rt.keyring.ensureKey();
   const admin = await new ClientService(rt).create(

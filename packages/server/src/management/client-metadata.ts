@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AUTH_METHODS } from '../store/types.js';
 import { isValidScopeToken } from '../shared/scope.js';
+import { federatedIdentitySchema } from './federated-identity.js';
 
 const scopeString = z
   .string()
@@ -53,6 +54,7 @@ export const clientMetadataSchema = z
     dpop_bound_access_tokens: z.boolean().optional(),
     tls_client_certificate_bound_access_tokens: z.boolean().optional(),
     disabled: z.boolean().optional(),
+    federated_identity: federatedIdentitySchema.nullable().optional(),
   })
   .strict();
 

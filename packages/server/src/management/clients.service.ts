@@ -3,7 +3,8 @@ import { OAuthError } from '../shared/errors.js';
 import { generateClientId, generateSecret, secretAad, secretRowAad, type SecretHasher } from '../client-auth/secret-hash.js';
 import type { Config } from '../config.js';
 import type { Sealer } from '../keys/seal.js';
-import type { Store } from '../store/store.js';
+import type { OutboundPolicy } from '../outbound/index.js';
+import { DuplicateError, type Store } from '../store/store.js';
 import type { ClientRecord, ClientSecretRecord, TokenEndpointAuthMethod } from '../store/types.js';
 import { clientMetadataSchema, describeZodError, EXTRA_FIELDS, type ClientMetadata, type ClientMetadataInput } from './client-metadata.js';
 
@@ -29,6 +30,7 @@ export function publicClient(r: ClientRecord, secrets: ClientSecretRecord[] = []
   };
   if (r.jwks) out.jwks = r.jwks;
   if (r.jwks_uri) out.jwks_uri = r.jwks_uri;
+  if (r.federated_identity) out.federated_identity = r.federated_identity;
   for (const [k, v] of Object.entries(r.extra)) out[k] = v;
   if (SECRET_METHODS.has(r.token_endpoint_auth_method)) {
     // RFC 7591: 0 means the secret does not expire.
@@ -36,6 +38,13 @@ export function publicClient(r: ClientRecord, secrets: ClientSecretRecord[] = []
     out.client_secrets_active = live.length;
   }
   return out;
+}
+
+/** SPEC §9: one (issuer, subject) maps to at most one client — the store's unique index says so. */
+function duplicateIdentity(e: unknown): never {
+  if (e instanceof DuplicateError && e.what !== 'client_id') throw new ValidationError('federated_identity', 'another client is already mapped to this issuer and subject');
+  if (e instanceof DuplicateError) throw new ValidationError('client_id', 'already exists');
+  throw e;
 }
 
 export class ValidationError extends OAuthError {
@@ -55,6 +64,8 @@ export interface ClientServiceDeps {
   readonly hasher: SecretHasher;
   readonly sealer: Sealer;
   readonly config: Pick<Config, 'maxAccessTokenTtl'>;
+  /** SPEC §8: a jwks_uri must be a URL the outbound policy allows (checked on every path). */
+  readonly outbound: { readonly policy: Pick<OutboundPolicy, 'urlProblem'> };
 }
 
 export class ClientService {
@@ -85,9 +96,26 @@ export class ClientService {
       ).length;
       if (n !== 1) throw new ValidationError('tls_client_auth_subject_dn', 'tls_client_auth needs exactly one subject DN or SAN value (RFC 8705 §2.1.2)');
     }
+    if (rec.jwks_uri) {
+      const why = this.s.outbound.policy.urlProblem(rec.jwks_uri);
+      if (why !== undefined) throw new ValidationError('jwks_uri', why);
+    }
+    // SPEC §9: a federated client has federated_identity instead of a secret, jwks or jwks_uri.
+    if (m === 'federated_jwt') {
+      if (!rec.federated_identity) throw new ValidationError('federated_identity', 'federated_jwt needs federated_identity {issuer, subject}');
+      if (rec.jwks || rec.jwks_uri) throw new ValidationError('federated_identity', 'federated clients have no jwks or jwks_uri');
+    } else if (rec.federated_identity) {
+      throw new ValidationError('federated_identity', 'only with token_endpoint_auth_method federated_jwt');
+    }
     if (rec.access_token_ttl != null && rec.access_token_ttl > this.s.config.maxAccessTokenTtl) {
       throw new ValidationError('access_token_ttl', `must be at most ${this.s.config.maxAccessTokenTtl}`);
     }
+  }
+
+  /** SPEC §9: a federated client names an existing trusted issuer. */
+  private async checkTrustedIssuer(rec: ClientRecord): Promise<void> {
+    const f = rec.federated_identity;
+    if (f && !(await this.s.store.getTrustedIssuer(f.issuer))) throw new ValidationError('federated_identity.issuer', `no trusted issuer named "${f.issuer}" (latchkey trust add)`);
   }
 
   /**
@@ -141,8 +169,10 @@ export class ClientService {
       disabled: m.disabled ?? false,
       created_at: now,
       updated_at: now,
+      ...(m.federated_identity ? { federated_identity: m.federated_identity } : {}),
     };
     this.check(rec);
+    await this.checkTrustedIssuer(rec);
     let secret: { secret: string; record: ClientSecretRecord } | undefined;
     if (SECRET_METHODS.has(method)) {
       const made = this.newSecret(clientId, method, opts.secretExpiresIn ? now + opts.secretExpiresIn * 1000 : null);
@@ -151,7 +181,7 @@ export class ClientService {
       if (made.legacySealed !== undefined) rec.secret_sealed = made.legacySealed;
     }
     if (await this.s.store.getClient(clientId)) throw new ValidationError('client_id', 'already exists');
-    await this.s.store.insertClient(rec, secret?.record);
+    await this.s.store.insertClient(rec, secret?.record).catch(duplicateIdentity);
     const pub = publicClient(rec, secret ? [secret.record] : []);
     await this.audit(actor, 'client.create', clientId, null, pub);
     return secret ? { ...pub, client_secret: secret.secret } : pub;
@@ -188,8 +218,9 @@ export class ClientService {
       throw new ValidationError('token_endpoint_auth_method', 'cannot be changed on an existing client');
     }
     this.check(next);
+    if (JSON.stringify(next.federated_identity) !== JSON.stringify(before.federated_identity)) await this.checkTrustedIssuer(next);
     const { client_id: _id, created_at: _c, ...patch } = next;
-    const after = await this.s.store.updateClient(clientId, { ...patch, updated_at: Date.now() });
+    const after = await this.s.store.updateClient(clientId, { ...patch, updated_at: Date.now() }).catch(duplicateIdentity);
     if (!after) throw new OAuthError('not_found', 'no such client');
     const secrets = await this.s.store.listSecrets(clientId);
     const pub = publicClient(after, secrets);
