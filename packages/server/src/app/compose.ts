@@ -109,7 +109,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
     oauthEndpoints,
     features,
   };
-  return { http, metadata, endpoints: { token, introspection, revocation }, authentication, clientService, adminAuth };
+  return { http, metadata, endpoints: { token, introspection, revocation }, authentication, authenticate, clientService, adminAuth };
 }
 
 export type ComposedServer = ReturnType<typeof composeServer>;
