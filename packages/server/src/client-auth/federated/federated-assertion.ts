@@ -43,15 +43,20 @@ function audienceOk(aud: unknown, issuer: string, allowTokenEndpoint: boolean): 
   return v === issuer || (allowTokenEndpoint && v === `${issuer}/oauth2/token`);
 }
 
-/** A claim by name; a dotted name also reaches into objects (`kubernetes.io.namespace`) when no member has the full name. */
-function claimValue(payload: Record<string, unknown>, name: string): unknown {
-  if (Object.hasOwn(payload, name)) return payload[name];
-  let cur: unknown = payload;
-  for (const part of name.split('.')) {
-    if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, part)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
+/**
+ * A claim by name. A dotted name also reaches into objects when no member has the full name, trying
+ * the longest member name first: `kubernetes.io.namespace` is `payload["kubernetes.io"].namespace`.
+ */
+function claimValue(obj: unknown, name: string): unknown {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return undefined;
+  const o = obj as Record<string, unknown>;
+  if (Object.hasOwn(o, name)) return o[name];
+  const parts = name.split('.');
+  for (let i = parts.length - 1; i >= 1; i--) {
+    const head = parts.slice(0, i).join('.');
+    if (Object.hasOwn(o, head)) return claimValue(o[head], parts.slice(i).join('.'));
   }
-  return cur;
+  return undefined;
 }
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
