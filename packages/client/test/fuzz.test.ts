@@ -34,6 +34,11 @@ test('arbitrary token endpoint answers give a token or a typed error', async (t)
     headers: fc.record({ 'retry-after': fc.oneof(fc.constantFrom('0', '1', '999999', 'Thu, 01 Jan 1970 00:00:00 GMT'), fc.string()) }, { requiredKeys: [] }),
   });
 
+  // A lifetime shorter than the round trip is refused, never handed out already expired (found by this property).
+  as.script.push({ status: 200, body: { access_token: 'x', token_type: 'Bearer', expires_in: 5e-324 } });
+  await assert.rejects(new TokenClient({ issuer: as.issuer, auth, retry: false }).getToken(), { code: 'ERR_INVALID_RESPONSE' });
+  as.script.length = 0;
+
   await fc.assert(
     fc.asyncProperty(step, async (s) => {
       const headers: Record<string, string> = {};
