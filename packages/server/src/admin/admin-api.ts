@@ -10,6 +10,7 @@ import { isValidScopeToken } from '../shared/scope.js';
 import type { AdminAuthenticator, AdminPrincipal } from './admin-auth.js';
 import { openApiDocument } from './openapi.js';
 import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from '../management/registration-tokens.js';
+import type { TrustedIssuerService } from '../management/trusted-issuers.service.js';
 
 export const ADMIN_PREFIX = '/admin/v1';
 
@@ -108,6 +109,8 @@ export interface AdminApiDeps {
   readonly log: Logger;
   /** The console's per-process mark (see CONSOLE_MARK_HEADER). */
   readonly consoleMark: string;
+  /** Trusted issuers of federated clients (SPEC §9). */
+  readonly trustedIssuers: TrustedIssuerService;
 }
 
 export function adminApiFeature(s: AdminApiDeps): { readonly name: string; readonly plugin: FastifyPluginAsync } {
@@ -230,6 +233,21 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
       });
       route('DELETE', '/registration-tokens/:id', async (req, _p, actor) => {
         await deleteRegistrationToken(s.store, id(req), actor);
+        return { status: 204 };
+      });
+
+      route('GET', '/trusted-issuers', async () => ({ status: 200, body: { trusted_issuers: await s.trustedIssuers.list() } }));
+      route('POST', '/trusted-issuers', async (req, _p, actor) => {
+        const created = await s.trustedIssuers.add(jsonBody(req), actor);
+        return { status: 201, body: created, headers: { location: `${ADMIN_PREFIX}/trusted-issuers/${encodeURIComponent(created.name as string)}` } };
+      });
+      route('GET', '/trusted-issuers/:id', async (req) => {
+        const t = await s.trustedIssuers.get(id(req));
+        if (!t) throw new OAuthError('not_found', 'no such trusted issuer');
+        return { status: 200, body: t };
+      });
+      route('DELETE', '/trusted-issuers/:id', async (req, _p, actor) => {
+        await s.trustedIssuers.remove(id(req), actor);
         return { status: 204 };
       });
 

@@ -32,7 +32,7 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       audience: { type: 'array', items: { type: 'string', format: 'uri' }, maxItems: 50 },
       token_endpoint_auth_method: {
         type: 'string',
-        enum: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'],
+        enum: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'federated_jwt'],
         description: 'create only',
       },
       grant_types: { type: 'array', items: { const: 'client_credentials' } },
@@ -48,6 +48,32 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       dpop_bound_access_tokens: { type: 'boolean' },
       tls_client_certificate_bound_access_tokens: { type: 'boolean' },
       disabled: { type: 'boolean' },
+      federated_identity: {
+        type: ['object', 'null'],
+        additionalProperties: false,
+        required: ['issuer', 'subject'],
+        description: 'federated_jwt only (SPEC §9): the trusted issuer (by name), the exact sub of its tokens, and claims that must be equal',
+        properties: {
+          issuer: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+          subject: { type: 'string', maxLength: 1024 },
+          claims: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 20 },
+        },
+      },
+    },
+  };
+  const trustedIssuerInput = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    description: 'Keys come from jwks (a key file, a SPIFFE bundle) when given, else from jwks_uri, else from the issuer\'s OpenID Connect discovery document',
+    properties: {
+      name: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+      issuer: { type: 'string', description: 'the exact iss of its tokens; for kind spiffe the trust domain spiffe://example.org; kind github defaults to https://token.actions.githubusercontent.com' },
+      kind: { type: 'string', enum: ['oidc', 'kubernetes', 'spiffe', 'github'], default: 'oidc' },
+      jwks_uri: { type: ['string', 'null'], format: 'uri' },
+      jwks: { type: ['object', 'null'] },
+      max_assertion_lifetime: { type: 'integer', minimum: 1, maximum: 86400, default: 3600, description: 'longest accepted exp − iat, seconds' },
+      single_use: { type: 'boolean', default: false, description: 'a token jti, when present, is accepted once' },
     },
   };
   return {
@@ -114,6 +140,21 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
             after: { type: ['object', 'null'] },
           },
         },
+        TrustedIssuer: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            issuer: { type: 'string' },
+            kind: { type: 'string', enum: ['oidc', 'kubernetes', 'spiffe', 'github'] },
+            keys_from: { type: 'string', enum: ['file', 'jwks_uri', 'discovery'] },
+            jwks_uri: { type: ['string', 'null'] },
+            jwks: { type: 'object' },
+            max_assertion_lifetime: { type: 'integer' },
+            single_use: { type: 'boolean' },
+            created_at: { type: 'integer', description: 'epoch seconds' },
+            federated_clients: { type: 'integer', description: 'GET /trusted-issuers/{name} only' },
+          },
+        },
         RegistrationToken: {
           type: 'object',
           properties: {
@@ -178,6 +219,15 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           { '201': { description: 'created', content: json({ allOf: [ref('RegistrationToken'), { type: 'object', required: ['token'], properties: { token: { type: 'string' } } }] }) }, ...bad },
           body({ type: 'object', additionalProperties: false, properties: { scope: { type: ['string', 'null'] }, ttl: { type: 'integer', minimum: 60, default: 86400 } } }, false),
         ),
+      },
+      '/trusted-issuers': {
+        get: op('List trusted issuers of federated clients (SPEC §9)', { '200': { description: 'issuers', content: json({ type: 'object', properties: { trusted_issuers: { type: 'array', items: ref('TrustedIssuer') } } }) } }),
+        post: op('Trust an issuer (Kubernetes cluster, SPIFFE trust domain, GitHub Actions, any OIDC issuer); every node within 1 s', { '201': { description: 'created', content: json(ref('TrustedIssuer')) }, ...bad }, body(trustedIssuerInput)),
+      },
+      '/trusted-issuers/{id}': {
+        parameters: [{ ...idParam, description: "the trusted issuer's name" }],
+        get: op('Read a trusted issuer and how many clients it federates', { '200': { description: 'the issuer', content: json(ref('TrustedIssuer')) }, ...notFound }),
+        delete: op('Stop trusting an issuer: its clients are refused on every node within 1 s (they stay, and work again if it is trusted again)', { '204': { description: 'removed' }, ...notFound }),
       },
       '/registration-tokens/{id}': { parameters: [idParam], delete: op('Delete (revoke) an initial access token', { '204': { description: 'deleted' }, ...notFound }) },
     },

@@ -11,6 +11,7 @@ import { certificatesReceivable, clientCasFromConfig, mutualTls, tlsOptionsFromC
 import { consoleFeature } from '../console/console-routes.js';
 import type { HttpServerOptions } from '../http/contract.js';
 import { ClientService } from '../management/clients.service.js';
+import { TrustedIssuerService } from '../management/trusted-issuers.service.js';
 import { registrationFeature } from '../management/registration.js';
 import { opsFeature } from '../ops/health.js';
 import { wellKnownFeature } from '../ops/well-known.js';
@@ -71,6 +72,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
 
   // ---- management surfaces ----
   const clientService = new ClientService(rt);
+  const trustedIssuers = new TrustedIssuerService({ store, outbound: rt.outbound.policy });
   const adminAuth = adminAuthenticator({ issuer, keyring: rt.keyring, store, revocations: rt.revocations, clients: rt.clients });
   /** Marks the console's own admin API calls (audit actor "console:"); per server, never sent to browsers. */
   const consoleMark = randomBytes(16).toString('base64url');
@@ -82,7 +84,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
   const features = [
     wellKnownFeature({ metadata, keyring: rt.keyring }),
     registration,
-    adminApiFeature({ issuer, adminAuth, clients: clientService, keyring: rt.keyring, store, log, consoleMark }),
+    adminApiFeature({ issuer, adminAuth, clients: clientService, keyring: rt.keyring, store, log, consoleMark, trustedIssuers }),
     consoleFeature({
       issuer,
       consoleDir: config.consoleDir,

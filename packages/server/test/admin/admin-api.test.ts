@@ -364,11 +364,14 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
       assert.deepEqual(described, [
         'DELETE /clients/{id}',
         'DELETE /registration-tokens/{id}',
+        'DELETE /trusted-issuers/{id}',
         'GET /audit',
         'GET /clients',
         'GET /clients/{id}',
         'GET /keys',
         'GET /registration-tokens',
+        'GET /trusted-issuers',
+        'GET /trusted-issuers/{id}',
         'PATCH /clients/{id}',
         'POST /clients',
         'POST /clients/{id}/disable',
@@ -376,6 +379,7 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
         'POST /clients/{id}/rotate-secret',
         'POST /keys/rotate',
         'POST /registration-tokens',
+        'POST /trusted-issuers',
       ]);
       // Each described operation exists: without a token it answers 401, never 404/405.
       for (const op of described) {
