@@ -25,14 +25,16 @@ export interface ParsedJws {
 
 /**
  * Strict compact serialization (RFC 7515 §7.1): exactly three parts, each *canonical* base64url (RFC
- * 7515 §2: no padding, no whitespace, no stray bits), none empty. Decoders are lenient, so without this
+ * 7515 §2: no padding, no whitespace, no stray bits); header and payload non-empty (a JWT's are JSON
+ * objects). The signature part may be empty — that is how an unsecured JWS (`alg: none`) is spelled,
+ * and it is refused by the algorithm check with a clear reason. Decoders are lenient, so without this
  * one signed JWT would have many spellings that all verify.
  */
 export function isCanonicalCompactJws(s: string, maxLength = DEFAULT_MAX_JWS_LENGTH): boolean {
   if (s.length > maxLength) return false;
   const a = s.indexOf('.');
   const b = a < 0 ? -1 : s.indexOf('.', a + 1);
-  if (a <= 0 || b <= a + 1 || b === s.length - 1 || s.indexOf('.', b + 1) !== -1) return false;
+  if (a <= 0 || b <= a + 1 || s.indexOf('.', b + 1) !== -1) return false;
   return isCanonicalBase64url(s.slice(0, a)) && isCanonicalBase64url(s.slice(a + 1, b)) && isCanonicalBase64url(s.slice(b + 1));
 }
 

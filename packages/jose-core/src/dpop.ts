@@ -95,7 +95,7 @@ export interface DpopVerifier {
  * `typ` dpop+jwt compared as a media type (4, RFC 7515 §4.1.9: `application/dpop+jwt` is the same
  * type); `alg` in the table (5); no `jku`/`x5u`/`x5c` (RFC 8725 §3.10); `jwk` public, valid (RSA
  * 2048–8192/e=65537, P-256/384/521 on the curve, Ed25519) and fitting `alg` (7); `jti`, `htm`, `htu`,
- * `iat` present (3); signature (6); `htm` (8); `htu` (9); `iat` window (11); `ath` (12); `cnf.jkt`
+ * `iat` present (3); signature (6); `htm` (8); `htu` (9); `iat` window (11); `exp`/`nbf` when present (RFC 7519 §4.1.4–4.1.5); `ath` (12); `cnf.jkt`
  * (§7.1); `nonce` (10); `jti` replay (§11.1).
  *
  * Does not: issue nonces (the caller's `nonce` function decides), or check `ath` without an access token.
@@ -167,7 +167,7 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       // Step 6: "The JWT signature verifies with the public key contained in the jwk JOSE Header Parameter."
       let verifier = pk.verifiers.get(alg);
       if (verifier === undefined) pk.verifiers.set(alg, (verifier = createVerifier(pk.key, alg)));
-      if (!verifier.verify(jws.signingInput, jws.signature)) fail('ERR_DPOP_SIGNATURE', 'signature invalid');
+      if (!verifier.verify(jws.signingInput, jws.signature)) fail('ERR_DPOP_SIGNATURE_VERIFICATION_FAILED', 'signature invalid');
       // Step 8: "The htm claim matches the HTTP method of the current request."
       if (htm !== req.method) fail('ERR_DPOP_HTM', 'htm does not match the request method');
       // Step 9: "The htu claim matches the HTTP URI value for the HTTP request [...], ignoring any query and fragment parts."
@@ -177,6 +177,10 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       const now = req.now ?? Date.now() / 1000;
       if (iat > now + clockTolerance) fail('ERR_DPOP_IAT', 'iat in the future');
       if (iat < now - maxAge - clockTolerance) fail('ERR_DPOP_IAT', 'proof too old');
+      // RFC 7519 §4.1.4/§4.1.5: optional in a proof, but honoured when present ("MUST NOT be accepted").
+      const { exp, nbf } = payload;
+      if (exp !== undefined && (typeof exp !== 'number' || !(exp > now - clockTolerance))) fail('ERR_DPOP_EXPIRED', 'exp has passed');
+      if (nbf !== undefined && (typeof nbf !== 'number' || !(nbf <= now + clockTolerance))) fail('ERR_DPOP_EXPIRED', 'nbf in the future');
       // Step 12: "If presented to a protected resource in conjunction with an access token, [...] the value of the ath claim equals the hash of that access token".
       if (req.accessToken !== undefined) {
         if (typeof payload.ath !== 'string') fail('ERR_DPOP_ATH', 'ath missing');
@@ -187,7 +191,7 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       // Step 10: "If the server provided a nonce value to the client, the nonce claim matches the server-provided nonce value."
       if (req.nonce !== undefined && !req.nonce(payload.nonce)) fail('ERR_DPOP_NONCE', payload.nonce === undefined ? 'no nonce' : 'stale or unknown nonce');
       // §11.1: single use while the proof could still be accepted.
-      if (!(await req.replay(pk.jkt, jti, iat + maxAge + clockTolerance))) fail('ERR_DPOP_REPLAYED', 'jti already used');
+      if (!(await req.replay(pk.jkt, jti, iat + maxAge + clockTolerance))) fail('ERR_DPOP_REPLAYED', 'DPoP proof jti replayed');
       return { jkt: pk.jkt, jti, iat, header, payload };
     },
   };

@@ -30,8 +30,8 @@ export type JoseErrorCode =
   | 'ERR_DPOP_ALG'
   /** Step 7 (and §4.2): `jwk` missing, private, or not a valid public key for `alg`. */
   | 'ERR_DPOP_JWK'
-  /** Step 6: signature. */
-  | 'ERR_DPOP_SIGNATURE'
+  /** Step 6: signature (named like jose's ERR_JWS_SIGNATURE_VERIFICATION_FAILED). */
+  | 'ERR_DPOP_SIGNATURE_VERIFICATION_FAILED'
   /** Step 8: `htm`. */
   | 'ERR_DPOP_HTM'
   /** Step 9: `htu`. */
@@ -40,6 +40,8 @@ export type JoseErrorCode =
   | 'ERR_DPOP_NONCE'
   /** Step 11: `iat` outside the acceptable window. */
   | 'ERR_DPOP_IAT'
+  /** RFC 7519 §4.1.4/§4.1.5: an `exp` that has passed or an `nbf` still ahead (optional claims, checked when present). */
+  | 'ERR_DPOP_EXPIRED'
   /** Step 12: `ath` missing or not the hash of the access token. */
   | 'ERR_DPOP_ATH'
   /** §7.1 / §6.1: the proof key is not the key the token is bound to. */

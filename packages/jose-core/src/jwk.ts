@@ -43,9 +43,9 @@ const ALLOWED_STRICT: Readonly<Record<string, ReadonlySet<string>>> = Object.fro
 /**
  * Why a key is being validated:
  * - `registration`: a client key being registered (jwks at registration / admin API / CLI) — strict
- *   members (SPEC §7 "only the members RFC 7517/7518 define for their key type"), a
- *   signature-verification key only (`use` "sig", `key_ops` with "verify", `alg` a signing algorithm
- *   that fits);
+ *   members (SPEC §7 "only the members RFC 7517/7518 define for their key type") and, when `alg` is
+ *   present, a JWS signing algorithm that fits the key (Latchkey only ever verifies client signatures);
+ *   `use` "enc" or `key_ops` without "verify" are allowed by RFC 7517 and make the key a non-candidate;
  * - `dpop`: a DPoP proof's `jwk` header;
  * - `verification`: a key fetched to verify signatures (a client's jwks_uri, an authorization server's
  *   JWKS at a resource server) — unknown members are ignored as RFC 7517 §4 requires ("if not
@@ -98,7 +98,7 @@ export function algFitsKeyType(alg: AsymmetricAlg, kty: unknown, crv: unknown): 
 export function checkJwkMembers(jwk: unknown, use: JwkUse): PublicJwkMembers {
   if (!isRecord(jwk)) fail('a JWK must be a JSON object');
   // RFC 9449 §4.3 step 7 / SPEC §8: never a private or symmetric key.
-  if (hasPrivateMembers(jwk)) fail('JWK contains private or symmetric key material');
+  if (hasPrivateMembers(jwk)) fail('JWK contains private key material (or is a symmetric key)');
   const kty = jwk.kty;
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') fail('kty must be RSA, EC or OKP');
   const strict = use === 'registration';
@@ -137,11 +137,6 @@ export function checkJwkMembers(jwk: unknown, use: JwkUse): PublicJwkMembers {
     members = { kty, crv: 'Ed25519', x: b64Member(jwk, 'x', COORDINATE_BYTES.Ed25519) };
   }
 
-  if (strict) {
-    // A client key is only ever used to verify the client's signatures.
-    if (jwk.use !== undefined && jwk.use !== 'sig') fail('use must be "sig"');
-    if (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')) fail('key_ops must include "verify"');
-  }
   if (jwk.alg !== undefined && (strict || isAsymmetricAlg(jwk.alg))) {
     // RFC 7517 §4.4: the key is intended for that algorithm, so it must be one this key can do.
     if (!isAsymmetricAlg(jwk.alg) || !algFitsKeyType(jwk.alg, kty, members.kty === 'RSA' ? undefined : members.crv)) {

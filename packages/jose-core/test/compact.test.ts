@@ -45,12 +45,18 @@ describe('compact JWS', () => {
 
   it('three non-empty canonical parts within the size bound', () => {
     assert.equal(isCanonicalCompactJws(good), true);
-    for (const bad of [good + '.', `.${good}`, good.replace('.', '..'), good + '=', ` ${good}`, good.replace(/\.[^.]*$/, '.'), good.split('.').slice(0, 2).join('.'), `${good}\n`]) {
+    for (const bad of [good + '.', `.${good}`, good.replace('.', '..'), good + '=', ` ${good}`, good.split('.').slice(0, 2).join('.'), `${good}\n`]) {
       assert.equal(isCanonicalCompactJws(bad), false, bad);
       assert.equal(code(() => parseCompactJws(bad)), 'ERR_JWS_MALFORMED');
     }
     assert.equal(isCanonicalCompactJws(good, good.length - 1), false);
     assert.equal(code(() => parseCompactJws(42)), 'ERR_JWS_MALFORMED');
+  });
+
+  it('an empty signature part is syntax (unsecured JWS, RFC 7515 §7.1) refused by the algorithm check', () => {
+    const none = `${b64({ alg: 'none' })}.${b64({ sub: 'a' })}.`;
+    assert.equal(isCanonicalCompactJws(none), true);
+    assert.equal(code(() => verifyCompactJws(none, ['ES256'], () => undefined)), 'ERR_JWS_ALG_NOT_ALLOWED');
   });
 
   it('header and payload must be JSON objects in UTF-8', () => {

@@ -85,7 +85,7 @@ describe('DPoP proof verifier (RFC 9449 §4.3)', () => {
 
   it('step 6: signature by the embedded key', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    assert.equal(await code(verifier.verify(req(await proof({ key: other })))), 'ERR_DPOP_SIGNATURE');
+    assert.equal(await code(verifier.verify(req(await proof({ key: other })))), 'ERR_DPOP_SIGNATURE_VERIFICATION_FAILED');
   });
 
   it('step 3: jti, htm, htu, iat present', async () => {
@@ -110,6 +110,13 @@ describe('DPoP proof verifier (RFC 9449 §4.3)', () => {
     assert.equal(await code(verifier.verify(req(await proof({ claims: { iat: NOW + 5 } })))), 'ok');
     assert.equal(await code(verifier.verify(req(await proof({ claims: { iat: NOW - 306 } })))), 'ERR_DPOP_IAT');
     assert.equal(await code(verifier.verify(req(await proof({ claims: { iat: NOW - 305 } })))), 'ok');
+  });
+
+  it('exp and nbf, when present, are honoured (RFC 7519 §4.1.4–4.1.5)', async () => {
+    assert.equal(await code(verifier.verify(req(await proof({ claims: { exp: NOW - 6 } })))), 'ERR_DPOP_EXPIRED');
+    assert.equal(await code(verifier.verify(req(await proof({ claims: { exp: '9999999999' } })))), 'ERR_DPOP_EXPIRED');
+    assert.equal(await code(verifier.verify(req(await proof({ claims: { nbf: NOW + 60 } })))), 'ERR_DPOP_EXPIRED');
+    assert.equal(await code(verifier.verify(req(await proof({ claims: { exp: NOW + 60, nbf: NOW } })))), 'ok');
   });
 
   it('step 12 and §7.1: ath with an access token, and the bound key', async () => {

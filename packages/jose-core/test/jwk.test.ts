@@ -90,8 +90,10 @@ describe('validatePublicJwk', () => {
     }
     refused({ ...ec256, alg: 'HS256' }, 'registration', /alg/);
     refused({ ...rsa2048, alg: 'RSA-OAEP' }, 'registration', /alg/);
-    refused({ ...ec256, use: 'enc' }, 'registration', /use/);
-    refused({ ...ec256, key_ops: ['sign'] }, 'registration', /verify/);
+    // RFC 7517 allows these; such a key is registered but never a verification candidate.
+    assert.ok(validatePublicJwk({ ...ec256, use: 'enc' }, 'registration'));
+    assert.ok(validatePublicJwk({ ...ec256, key_ops: ['encrypt'] }, 'registration'));
+    assert.equal(jwkFitsAlg({ ...ec256, use: 'enc' }, 'ES256'), false);
     refused({ ...ec256, key_ops: ['verify', 'verify'] }, 'registration', /distinct/);
     // A resource server's JWKS may hold encryption keys; they import but never fit a signature alg.
     assert.ok(validatePublicJwk({ ...rsa2048, alg: 'RSA-OAEP', use: 'enc' }, 'verification'));

@@ -1,45 +1,23 @@
-import type { X509Certificate } from 'node:crypto';
-import { importJWK, type CryptoKey, type JWK } from 'jose';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { algFitsKeyType, hasPrivateMembers, isAsymmetricAlg, jwkFitsAlg, validatePublicJwk } from '@latchkey/jose-core';
 import type { Config } from '../config.js';
 import { isLoopbackHost } from '../config.js';
 import type { CachedClient } from '../store/client-cache.js';
 import { createOutbound, OutboundError, type Outbound } from '../outbound/index.js';
 import type { ClientRecord } from '../store/types.js';
 
-/** Asymmetric JWS algorithms accepted for client assertions and DPoP proofs (RFC 7518 §3, RFC 8037). */
-export const ASYMMETRIC_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] as const;
+/**
+ * Asymmetric JWS algorithms (RFC 7518 §3, RFC 8037), the private-key member list (RFC 7518 §6.2.2,
+ * §6.3.2, §6.4; RFC 8037 §2) and its check: `@latchkey/jose-core`'s one copy of each.
+ */
+export { ASYMMETRIC_ALGS, PRIVATE_JWK_MEMBERS, hasPrivateMembers } from '@latchkey/jose-core';
 
-/** Private-key members of a JWK (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2): a public JWK has none. */
-export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-
-export function hasPrivateMembers(jwk: Record<string, unknown>): boolean {
-  for (const m of PRIVATE_JWK_MEMBERS) if (jwk[m] !== undefined) return true;
-  return false;
-}
-
-/** The key type (and curve) an algorithm needs, so a key is never used with an algorithm of another family. */
+/**
+ * The key type (and curve) an algorithm needs, so a key is never used with an algorithm of another
+ * family. `EdDSA` means Ed25519 only: SPEC §8 lists no other Edwards curve, so Ed448 keys never fit.
+ */
 export function keyFitsAlg(jwk: Record<string, unknown>, alg: string): boolean {
-  switch (alg) {
-    case 'ES256':
-      return jwk.kty === 'EC' && jwk.crv === 'P-256';
-    case 'ES384':
-      return jwk.kty === 'EC' && jwk.crv === 'P-384';
-    case 'ES512':
-      return jwk.kty === 'EC' && jwk.crv === 'P-521';
-    case 'PS256':
-    case 'PS384':
-    case 'PS512':
-    case 'RS256':
-    case 'RS384':
-    case 'RS512':
-      return jwk.kty === 'RSA';
-    case 'EdDSA':
-      return jwk.kty === 'OKP' && (jwk.crv === 'Ed25519' || jwk.crv === 'Ed448');
-    case 'Ed25519':
-      return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
-    default:
-      return false;
-  }
+  return isAsymmetricAlg(alg) && algFitsKeyType(alg, jwk.kty, jwk.crv);
 }
 
 /** Why a key could not be found; logged only (the client always sees invalid_client). */
@@ -55,7 +33,7 @@ const MAX_REMOTE_ENTRIES = 10_000;
 interface KeySet {
   keys: Record<string, unknown>[];
   /** Imported keys by `${index}:${alg}`. */
-  imported: Map<string, CryptoKey>;
+  imported: Map<string, KeyObject>;
 }
 
 interface RemoteEntry {
@@ -189,28 +167,21 @@ export class ClientKeys {
     const out: number[] = [];
     set.keys.forEach((k, i) => {
       if (kid !== undefined && k.kid !== kid) return;
-      // RFC 7517 §4.2/§4.3: a key meant for encryption only is not a verification key.
-      if (k.use !== undefined && k.use !== 'sig') return;
-      if (Array.isArray(k.key_ops) && !k.key_ops.includes('verify')) return;
-      // RFC 7517 §4.4: a key that names its algorithm is used with that algorithm only.
-      if (k.alg !== undefined && k.alg !== alg) return;
-      if (!keyFitsAlg(k, alg)) return;
+      // kty/crv fit the alg; RFC 7517 §4.2/§4.3: not a key meant for encryption only; §4.4: a key that
+      // names its algorithm is used with that algorithm only (EdDSA ≡ Ed25519, RFC 9864 §2).
+      if (!isAsymmetricAlg(alg) || !jwkFitsAlg(k, alg)) return;
       out.push(i);
     });
     return out;
   }
 
-  async #import(set: KeySet, i: number, alg: string): Promise<CryptoKey> {
-    const id = `${i}:${alg}`;
+  #import(set: KeySet, i: number): KeyObject {
+    const id = String(i);
     let key = set.imported.get(id);
     if (!key) {
-      const jwk = { ...set.keys[i] } as JWK;
-      delete jwk.use;
-      delete jwk.key_ops;
-      delete jwk.x5c;
-      const k = await importJWK(jwk, alg);
-      if (k instanceof Uint8Array) throw new ClientKeyError('ERR_JWKS_INVALID', 'symmetric key in a client JWKS');
-      key = k;
+      // SPEC §8 through the core's one JWK validation (RSA 2048–8192/e = 65537, curves on their points,
+      // Ed25519 only); a fetched set's unknown members are ignored (RFC 7517 §4). Throws JoseError.
+      key = validatePublicJwk(set.keys[i], 'verification').key;
       set.imported.set(id, key);
     }
     return key;
@@ -221,7 +192,7 @@ export class ClientKeys {
    * kid (fetching jwks_uri again once if none); without one, every key that fits the algorithm (at most 5).
    * Throws ClientKeyError when there is none.
    */
-  async verificationKeys(client: CachedClient, alg: string, kid: string | undefined): Promise<CryptoKey[]> {
+  async verificationKeys(client: CachedClient, alg: string, kid: string | undefined): Promise<KeyObject[]> {
     let set = await this.#set(client);
     if (!set) throw new ClientKeyError('ERR_JWKS_NO_MATCHING_KEY', 'the client has no registered keys');
     let idx = ClientKeys.#candidates(set, alg, kid);
@@ -231,10 +202,10 @@ export class ClientKeys {
       idx = set ? ClientKeys.#candidates(set, alg, kid) : [];
     }
     if (idx.length === 0) throw new ClientKeyError('ERR_JWKS_NO_MATCHING_KEY', `no registered key fits alg ${alg}${kid === undefined ? '' : ` and kid ${kid}`}`);
-    const keys: CryptoKey[] = [];
+    const keys: KeyObject[] = [];
     for (const i of idx.slice(0, 5)) {
       try {
-        keys.push(await this.#import(set!, i, alg));
+        keys.push(this.#import(set!, i));
       } catch {
         // A malformed registered key is skipped, not fatal for the others.
       }

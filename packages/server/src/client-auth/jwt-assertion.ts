@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { HMAC_MIN_KEY_BYTES as CORE_HMAC_MIN_KEY_BYTES, JoseError, parseCompactJws, type ParsedJws } from '@latchkey/jose-core';
+import { errors as joseErrors, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { invalidClient, invalidRequest } from '../shared/errors.js';
 import { secretAad, secretRowAad } from './secret-hash.js';
 import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
@@ -7,7 +8,7 @@ import type { CachedClient } from '../store/client-cache.js';
 import type { ClientRecord, ClientSecretRecord } from '../store/types.js';
 import { ASYMMETRIC_ALGS, ClientKeyError } from './client-jwks.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
-import { isCanonicalCompactJws, KEY_LOCATING_HEADERS } from '../tokens/compact.js';
+import { KEY_LOCATING_HEADERS } from '../tokens/compact.js';
 import { handlesJws, verifyJwsSignature } from '../tokens/jws-verify.js';
 
 /** RFC 7523 §2.2: the only client_assertion_type this server accepts. */
@@ -22,7 +23,7 @@ export const PRIVATE_KEY_JWT_ALGS: readonly string[] = ASYMMETRIC_ALGS;
  * algorithm." The key is the UTF-8 octets of the client secret (OpenID Connect Core §9); Latchkey's
  * generated secrets are 43 octets, so with them only HS256 qualifies.
  */
-export const HMAC_MIN_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+export const HMAC_MIN_KEY_BYTES: Readonly<Record<string, number>> = CORE_HMAC_MIN_KEY_BYTES;
 
 /** HMAC algorithms that Latchkey-generated secrets satisfy (advertised in metadata). */
 export const CLIENT_SECRET_JWT_ALGS: readonly string[] = ['HS256'];
@@ -146,12 +147,11 @@ function checkClaims(jwt: string, skew: number): JWTPayload {
   return c;
 }
 
-async function verifyWithAny(jwt: string, keys: (CryptoKey | Uint8Array)[], alg: string, skew: number): Promise<JWTPayload> {
+async function verifyWithAny(jwt: string, keys: (CryptoKey | KeyObject | Uint8Array)[], alg: string, skew: number): Promise<JWTPayload> {
   // Asymmetric algorithms: node:crypto, synchronously (tokens/jws-verify.ts). crit is refused: we
   // understand no extension, and RFC 7515 §4.1.11 says a recipient that does not must reject.
   const first = keys[0];
   if (first !== undefined && handlesJws(alg, first)) {
-    if ('crit' in decodeProtectedHeader(jwt)) throw invalidClient('client assertion rejected: ERR_JOSE_NOT_SUPPORTED: crit');
     for (const key of keys) if (verifyJwsSignature(jwt, alg, key)) return checkClaims(jwt, skew);
     throw invalidClient('client assertion rejected: ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
   }
@@ -214,15 +214,17 @@ export function jwtAssertion(ctx: AuthContext): ClientAuthenticator {
     if (type !== CLIENT_ASSERTION_TYPE) throw invalidRequest(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
     if (assertion.length > MAX_ASSERTION_LENGTH) throw invalidClient('client assertion too long');
 
-    if (!isCanonicalCompactJws(assertion)) throw invalidClient('client assertion is not a canonical compact JWS');
-    let header: ProtectedHeaderParameters;
-    let unverified: JWTPayload;
+    let jws: ParsedJws;
     try {
-      header = decodeProtectedHeader(assertion);
-      unverified = decodeJwt(assertion);
-    } catch {
-      throw invalidClient('client assertion is not a signed JWT');
+      // @latchkey/jose-core's one parser: canonical compact JWS (RFC 7515 §7.1), JSON-object header and
+      // payload without __proto__, `crit` refused (RFC 7515 §4.1.11), `b64` only true (RFC 7797).
+      jws = parseCompactJws(assertion, MAX_ASSERTION_LENGTH);
+    } catch (e) {
+      if (!(e instanceof JoseError)) throw e;
+      throw invalidClient(`client assertion is not a canonical signed JWT: ${e.code}: ${e.message}`);
     }
+    const header = jws.header;
+    const unverified = jws.payload;
     const alg = header.alg;
     const clientId = unverified.sub;
     if (typeof alg !== 'string' || typeof clientId !== 'string' || clientId.length > 256) throw invalidClient('client assertion without alg or sub');
@@ -241,7 +243,7 @@ export function jwtAssertion(ctx: AuthContext): ClientAuthenticator {
     // RFC 8725 §3.10: keys come only from the client's registration, never from the token itself.
     for (const h of KEY_LOCATING_HEADERS) if (h in header) throw invalidClient(`client assertion header ${h} refused`);
 
-    let keys: (CryptoKey | Uint8Array)[];
+    let keys: (CryptoKey | KeyObject | Uint8Array)[];
     if (method === 'client_secret_jwt') {
       // Never `none`, never an asymmetric alg with the secret: HS256/384/512 only.
       const min = Object.hasOwn(HMAC_MIN_KEY_BYTES, alg) ? HMAC_MIN_KEY_BYTES[alg] : undefined;

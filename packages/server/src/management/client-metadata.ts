@@ -1,3 +1,4 @@
+import { hasPrivateMembers, JoseError, validatePublicJwk } from '@latchkey/jose-core';
 import { z } from 'zod';
 import { AUTH_METHODS } from '../store/types.js';
 import { isValidScopeToken } from '../shared/scope.js';
@@ -22,10 +23,28 @@ const absoluteUri = z
     }
   }, 'must be an absolute URI without a fragment (RFC 8707 §2)');
 
-const jwk = z.record(z.string(), z.unknown()).refine((k) => typeof k.kty === 'string', 'each key needs kty');
-const jwks = z
-  .object({ keys: z.array(jwk).min(1).max(20) })
-  .refine((s) => s.keys.every((k) => k.d === undefined && k.p === undefined && k.q === undefined && k.k === undefined), 'jwks must hold public keys only');
+/**
+ * SPEC §8 key rules through `@latchkey/jose-core`'s one JWK validation (the same the token endpoint
+ * applies): no private members (d, p, q, dp, dq, qi, oth, k — checked first, for the whole set), then
+ * per key: known kty only, RSA 2048–8192 bits with e = 65537, EC P-256/P-384/P-521 with the point on
+ * the curve, OKP Ed25519 (not Ed448), only the members RFC 7517/7518 define for the key type, `alg`
+ * fitting the key. The failing check names the key (`jwks.keys.N`).
+ */
+const jwk = z.record(z.string(), z.unknown());
+const jwks = z.object({ keys: z.array(jwk).min(1).max(20) }).superRefine((s, ctx) => {
+  if (s.keys.some(hasPrivateMembers)) {
+    ctx.addIssue({ code: 'custom', message: 'jwks must hold public keys only' });
+    return;
+  }
+  s.keys.forEach((k, i) => {
+    try {
+      validatePublicJwk(k, 'registration');
+    } catch (e) {
+      if (!(e instanceof JoseError)) throw e;
+      ctx.addIssue({ code: 'custom', path: ['keys', i], message: e.message });
+    }
+  });
+});
 
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{3,128}$/;
 
