@@ -21,6 +21,7 @@ import { revocationEndpoint } from '../protocol/revoke.js';
 import { tokenEndpoint } from '../protocol/token.js';
 import { certificateBinder } from '../tokens/certificate-binding.js';
 import { dpopBinder } from '../tokens/dpop.js';
+import { ownTokenVerifier } from '../tokens/verify-own.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -55,7 +56,8 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
   const binders = [dpopBinder(rt), certificateBinder({ receivable: certificatesReceivable(config) })] as const;
 
   // ---- the OAuth endpoints (one framework-free handler each) ----
-  const resolve = tokenResolver({ issuer, keyring: rt.keyring, store });
+  const ownTokens = ownTokenVerifier(rt.keyring, issuer);
+  const resolve = tokenResolver({ issuer, ownTokens, store });
   const token = tokenEndpoint({
     issuer,
     defaultAudience: config.defaultAudience,
@@ -90,7 +92,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
       consoleDir: config.consoleDir,
       store,
       sealer: rt.sealer,
-      keyring: rt.keyring,
+      ownTokens,
       clients: rt.clients,
       revocations: rt.revocations,
       adminAuth,

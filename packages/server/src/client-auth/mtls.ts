@@ -234,37 +234,37 @@ export function mutualTls(ctx: Pick<AuthContext, 'clients' | 'clientKeys' | 'con
   if (receivable && ctx.config.tlsCa) methods.push('tls_client_auth');
   if (receivable) methods.push('self_signed_tls_client_auth');
   return {
-  kind: 'tls',
-  methods,
-  metadata: {},
-  present(req) {
-    return req.clientCertificate !== undefined;
-  },
-  async authenticate(req: OAuthRequest, params: FormParams): Promise<AuthenticatedClient> {
-    const { certificate: cert, chainVerified } = req.clientCertificate!;
-    const clientId = params.get('client_id');
-    if (clientId === undefined) throw invalidRequest('client_id is required with mutual TLS client authentication (RFC 8705 §2)');
-    const c: CachedClient | undefined = ctx.clients.get(clientId);
-    if (!c) throw invalidClient('unknown client');
-    if (c.record.disabled) throw invalidClient('client disabled');
-    const method = c.record.token_endpoint_auth_method;
-    if (method === 'tls_client_auth') {
-      if (!chainVerified) throw invalidClient('client certificate not issued by a trusted CA (tlsCa)');
-      if (!certificateMatches(cert, c.record.extra)) throw invalidClient('client certificate does not match the registered subject');
-    } else if (method === 'self_signed_tls_client_auth') {
-      let ok: boolean;
-      try {
-        ok = await ctx.clientKeys.hasCertificate(c, cert);
-      } catch (e) {
-        if (e instanceof ClientKeyError) throw invalidClient(`${e.code}: ${e.message}`);
-        throw e;
+    kind: 'tls',
+    methods,
+    metadata: {},
+    present(req) {
+      return req.clientCertificate !== undefined;
+    },
+    async authenticate(req: OAuthRequest, params: FormParams): Promise<AuthenticatedClient> {
+      const { certificate: cert, chainVerified } = req.clientCertificate!;
+      const clientId = params.get('client_id');
+      if (clientId === undefined) throw invalidRequest('client_id is required with mutual TLS client authentication (RFC 8705 §2)');
+      const c: CachedClient | undefined = ctx.clients.get(clientId);
+      if (!c) throw invalidClient('unknown client');
+      if (c.record.disabled) throw invalidClient('client disabled');
+      const method = c.record.token_endpoint_auth_method;
+      if (method === 'tls_client_auth') {
+        if (!chainVerified) throw invalidClient('client certificate not issued by a trusted CA (tlsCa)');
+        if (!certificateMatches(cert, c.record.extra)) throw invalidClient('client certificate does not match the registered subject');
+      } else if (method === 'self_signed_tls_client_auth') {
+        let ok: boolean;
+        try {
+          ok = await ctx.clientKeys.hasCertificate(c, cert);
+        } catch (e) {
+          if (e instanceof ClientKeyError) throw invalidClient(`${e.code}: ${e.message}`);
+          throw e;
+        }
+        if (!ok) throw invalidClient('client certificate is not registered in the client JWKS');
+      } else {
+        // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
+        throw invalidClient(`client is registered for ${method}`);
       }
-      if (!ok) throw invalidClient('client certificate is not registered in the client JWKS');
-    } else {
-      // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
-      throw invalidClient(`client is registered for ${method}`);
-    }
-    return { client: c, method, certificateThumbprint: certificateThumbprint(cert) };
-  },
+      return { client: c, method, certificateThumbprint: certificateThumbprint(cert) };
+    },
   };
 }

@@ -10,13 +10,12 @@ import { ADMIN_SCOPE } from '../shared/scope.js';
 import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
 import { OAuthError, StoreUnavailableError, errSummary, toResponse, type OAuthErrorCode } from '../shared/errors.js';
 import type { OAuthRequest, OAuthResponse } from '../shared/oauth-request.js';
-import type { Keyring } from '../keys/keyring.js';
 import type { Sealer } from '../keys/seal.js';
 import type { ClientCache } from '../store/client-cache.js';
 import type { Store } from '../store/store.js';
 import type { RevocationCache } from '../tokens/revocations.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
-import { verifyOwnToken } from '../tokens/verify-own.js';
+import type { OwnTokenVerifier } from '../tokens/verify-own.js';
 import { newSession, openSession, readCookie, safeEqual, sealSession, type ConsoleSession } from './sessions.js';
 
 /**
@@ -114,7 +113,8 @@ export interface ConsoleDeps {
   readonly consoleDir: string | undefined;
   readonly store: Store;
   readonly sealer: Sealer;
-  readonly keyring: Keyring;
+  /** Verifies this server's own JWT access tokens (try-it). */
+  readonly ownTokens: OwnTokenVerifier;
   readonly clients: Pick<ClientCache, 'get'>;
   readonly revocations: Pick<RevocationCache, 'add' | 'has'>;
   readonly adminAuth: AdminAuthenticator;
@@ -351,7 +351,7 @@ async function installConsole(app: FastifyInstance, s: ConsoleDeps): Promise<voi
         if (!rec || rec.exp <= Date.now() / 1000) return challenge('invalid_token', 'the access token is not valid');
         claims = { client_id: rec.client_id, scope: rec.scope, aud: rec.aud.length === 1 ? rec.aud[0]! : rec.aud, exp: rec.exp, jti: rec.jti };
       } else {
-        const r = await verifyOwnToken(token, s.keyring, s.issuer);
+        const r = await s.ownTokens.verify(token);
         if (!r.ok || s.revocations.has(r.claims.jti)) return challenge('invalid_token', 'the access token is not valid');
         claims = { client_id: r.claims.client_id, scope: r.claims.scope ?? '', aud: r.claims.aud, exp: r.claims.exp, jti: r.claims.jti };
       }

@@ -1,13 +1,12 @@
 import { OAuthError, StoreUnavailableError, invalidRequest, toResponse } from '../shared/errors.js';
 import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
-import type { Keyring } from '../keys/keyring.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
 import type { Store } from '../store/store.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
 import type { RevocationCache } from '../tokens/revocations.js';
-import { looksLikeJwt, verifyOwnToken } from '../tokens/verify-own.js';
+import { looksLikeJwt, type OwnTokenVerifier } from '../tokens/verify-own.js';
 import { INTROSPECT_SCOPE } from '../shared/scope.js';
 import { OPAQUE_TOKEN_PREFIX as OPAQUE_PREFIX } from '../shared/token-prefixes.js';
 import { jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
@@ -47,13 +46,13 @@ export interface ResolvedToken {
  */
 export type TokenResolver = (token: string, nowMs?: number) => Promise<ResolvedToken | undefined>;
 
-export function tokenResolver(s: { readonly issuer: string; readonly keyring: Keyring; readonly store: Pick<Store, 'getOpaqueToken'> }): TokenResolver {
+export function tokenResolver(s: { readonly issuer: string; readonly ownTokens: OwnTokenVerifier; readonly store: Pick<Store, 'getOpaqueToken'> }): TokenResolver {
   return (token, nowMs) => resolveToken(token, s, nowMs);
 }
 
-async function resolveToken(token: string, s: { readonly issuer: string; readonly keyring: Keyring; readonly store: Pick<Store, 'getOpaqueToken'> }, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
+async function resolveToken(token: string, s: { readonly issuer: string; readonly ownTokens: OwnTokenVerifier; readonly store: Pick<Store, 'getOpaqueToken'> }, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
   if (looksLikeJwt(token)) {
-    const r = await verifyOwnToken(token, s.keyring, s.issuer, nowMs);
+    const r = await s.ownTokens.verify(token, nowMs);
     if (!r.ok) return undefined;
     const c = r.claims;
     return {

@@ -33,17 +33,24 @@ export function looksLikeJwt(token: string): boolean {
 
 /** A kid we do not hold triggers at most one keyring reload per this interval (no reload storms from forged kids). */
 const UNKNOWN_KID_RELOAD_MS = 1000;
-const reloads = new WeakMap<Keyring, { at: number; inflight: Promise<void> | undefined }>();
 
-async function reloadOnce(keyring: Keyring): Promise<void> {
-  let r = reloads.get(keyring);
-  if (!r) reloads.set(keyring, (r = { at: 0, inflight: undefined }));
-  if (r.inflight) return r.inflight;
-  if (Date.now() - r.at < UNKNOWN_KID_RELOAD_MS) return;
-  r.at = Date.now();
-  const state = r;
-  state.inflight = keyring.load().finally(() => (state.inflight = undefined));
-  return state.inflight;
+/** Verifies the access tokens of one server (its keyring and issuer); built once by the composition root. */
+export interface OwnTokenVerifier {
+  verify(token: string, nowMs?: number): Promise<OwnTokenResult>;
+}
+
+export function ownTokenVerifier(keyring: Keyring, issuer: string): OwnTokenVerifier {
+  // This verifier's unknown-kid reload throttle (one per UNKNOWN_KID_RELOAD_MS, single-flight).
+  let at = 0;
+  let inflight: Promise<void> | undefined;
+  const reloadOnce = async (): Promise<void> => {
+    if (inflight) return inflight;
+    if (Date.now() - at < UNKNOWN_KID_RELOAD_MS) return;
+    at = Date.now();
+    inflight = keyring.load().finally(() => (inflight = undefined));
+    return inflight;
+  };
+  return { verify: (token, nowMs = Date.now()) => verifyOwnToken(token, keyring, issuer, nowMs, reloadOnce) };
 }
 
 /**
@@ -57,10 +64,10 @@ async function reloadOnce(keyring: Keyring): Promise<void> {
  * audience or scope, or sender constraints (`cnf`) — the caller decides those.
  *
  * @example
- * const r = await verifyOwnToken(token, s.keyring, s.config.issuer);
+ * const r = await ownTokenVerifier(keyring, issuer).verify(token);
  * if (r.ok) console.log(r.claims.client_id);
  */
-export async function verifyOwnToken(token: string, keyring: Keyring, issuer: string, nowMs = Date.now()): Promise<OwnTokenResult> {
+async function verifyOwnToken(token: string, keyring: Keyring, issuer: string, nowMs: number, reloadOnce: () => Promise<void>): Promise<OwnTokenResult> {
   if (!looksLikeJwt(token)) return { ok: false, code: 'ERR_OWN_TOKEN_MALFORMED' };
   let kid: unknown;
   try {
@@ -72,7 +79,7 @@ export async function verifyOwnToken(token: string, keyring: Keyring, issuer: st
   let key = keyring.publicKey(kid, nowMs);
   if (!key) {
     // Another node may have published a key moments ago (pre-publication 0): look once more.
-    await reloadOnce(keyring).catch(() => {});
+    await reloadOnce().catch(() => {});
     key = keyring.publicKey(kid, nowMs);
     if (!key) return { ok: false, code: 'ERR_OWN_TOKEN_UNKNOWN_KEY' };
   }
