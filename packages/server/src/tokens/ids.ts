@@ -1,13 +1,13 @@
 import { randomFillSync } from 'node:crypto';
 
-// One getrandom() call per 256 ids instead of one per id.
+// One getrandom() call per 256 ids instead of one per id (filled on first use: nothing runs at import).
 const POOL = 16 * 256;
-let pool = Buffer.allocUnsafe(POOL);
+let pool: Buffer | undefined;
 let offset = POOL;
 
 /** 128 random bits, base64url (22 chars): token ids and opaque-token bodies. */
 export function randomId(bytes = 16): string {
-  if (offset + bytes > POOL) {
+  if (pool === undefined || offset + bytes > POOL) {
     pool = randomFillSync(Buffer.allocUnsafe(POOL));
     offset = 0;
   }
