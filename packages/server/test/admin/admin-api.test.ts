@@ -309,8 +309,8 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
         [r.json.kid, 'next'],
         [l.json.keys[0].kid, 'current'],
       ]);
-      const jwks = await (await fetch(`${srv.url}/.well-known/jwks.json`)).json();
-      assert.ok(jwks.keys.some((k: any) => k.kid === r.json.kid), 'next key is published');
+      const jwks = (await (await fetch(`${srv.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+      assert.ok(jwks.keys.some((k) => k.kid === r.json.kid), 'next key is published');
       const bad = await api(srv, 'POST', '/keys/rotate', { token: admin, body: { alg: 'HS256' } });
       assert.equal(bad.status, 400);
       assert.equal(bad.json.field, 'alg');
@@ -355,9 +355,9 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
     it('openapi.json is public, OpenAPI 3.1, and describes exactly the routes served', async () => {
       const r = await fetch(`${srv.url}/admin/v1/openapi.json`);
       assert.equal(r.status, 200);
-      const doc = await r.json();
+      const doc = (await r.json()) as { openapi: string; servers: { url: string }[]; paths: unknown };
       assert.equal(doc.openapi, '3.1.0');
-      assert.equal(doc.servers[0].url, `${srv.issuer}/admin/v1`);
+      assert.equal(doc.servers[0]?.url, `${srv.issuer}/admin/v1`);
       const described = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
         .flatMap(([p, ops]) => Object.keys(ops).filter((k) => k !== 'parameters').map((m) => `${m.toUpperCase()} ${p}`))
         .sort();

@@ -30,7 +30,7 @@ describe('CLI: registration-tokens and clients --server', () => {
       body: JSON.stringify({ client_name: 'from-cli-token' }),
     });
     assert.equal(reg.status, 201);
-    assert.equal((await reg.json()).scope, 'jobs:run');
+    assert.equal(((await reg.json()) as { scope: string }).scope, 'jobs:run');
     const list = await runCli(['registration-tokens', 'list', '--data-dir', srv.dataDir, '--json']);
     const listed = JSON.parse(list.stdout);
     assert.ok(listed.some((x: any) => x.id === t.id));

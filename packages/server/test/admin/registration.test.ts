@@ -31,7 +31,7 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
   before(async () => {
     srv = await startTestServer({ store });
     admin = await tokenFor(srv, srv.admin.client_id, srv.admin.client_secret, 'latchkey:admin');
-    const meta = await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json();
+    const meta = (await (await fetch(`${srv.url}/.well-known/oauth-authorization-server`)).json()) as { registration_endpoint: string };
     reg = meta.registration_endpoint;
   });
   after(() => srv.close());

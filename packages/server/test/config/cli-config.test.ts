@@ -29,12 +29,12 @@ describe('latchkey start and the settings table', () => {
     const options = startCommand().options;
     const byFlag = new Map(options.map((o) => [o.long, o]));
     for (const [name, s] of Object.entries(settings)) {
-      if (!('flag' in s)) continue;
+      if (!s.flag) continue;
       const o = byFlag.get(s.flag);
       assert.ok(o, `${name}: ${s.flag} is not an option of latchkey start`);
       assert.equal(o.envVar, s.env, `${name}: ${s.flag} reads ${o.envVar ?? 'no variable'}`);
     }
-    const tableFlags = new Set<string>(Object.values(settings).flatMap((s) => ('flag' in s ? [s.flag] : [])));
+    const tableFlags = new Set<string>(Object.values(settings).flatMap((s) => (s.flag ? [s.flag] : [])));
     const notSettings = new Set(['--config', '--json']);
     for (const o of options) {
       if (o.long && !notSettings.has(o.long)) assert.ok(tableFlags.has(o.long), `${o.long} is missing from the settings table`);

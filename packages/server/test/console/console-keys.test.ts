@@ -21,7 +21,7 @@ describe('signing key states with a superseded key', () => {
   const keys = async () => (await api(srv, 'GET', '/keys', { token })).json.keys as Key[];
   const rotate = async (prepublish_seconds: number) => {
     const r = await api(srv, 'POST', '/keys/rotate', { token, body: { prepublish_seconds } });
-    assert.equal(r.status, 201, r.text);
+    assert.equal(r.status, 201, JSON.stringify(r.json));
     return r.json as { kid: string; state: string; activate_at: string };
   };
   before(async () => {

@@ -384,6 +384,7 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
       const usable = await srv.createClient({ client_name: 'phone-test', scope: 'a' });
       await p.goto(srv.url + `/#/try/${encodeURIComponent(usable.client_id)}`);
       await p.getByTestId('try-client').locator(`option[value="${usable.client_id}"]`).waitFor({ state: 'attached' });
+      assert.ok(usable.client_secret);
       await p.getByTestId('try-secret').fill(usable.client_secret);
       await p.getByTestId('try-run').click();
       await p.getByTestId('try-api-response').waitFor();

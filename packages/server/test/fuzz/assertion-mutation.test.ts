@@ -87,7 +87,8 @@ const syntaxMutations: Mutation[] = [
 function flip(s: string): string {
   const b = Buffer.from(s, 'base64url');
   if (b.length === 0) return 'AAAA';
-  b[b.length >> 1] ^= 0x01;
+  const i = b.length >> 1;
+  b[i] = b[i]! ^ 0x01;
   return b.toString('base64url');
 }
 

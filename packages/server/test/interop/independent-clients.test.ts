@@ -101,14 +101,14 @@ describe('interop with independent clients', () => {
     for (const p of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
       const r = await fetch(srv.url + p);
       assert.equal(r.status, 200);
-      const m = await r.json();
+      const m = (await r.json()) as { issuer: string; token_endpoint: string; jwks_uri: string; grant_types_supported: string[]; token_endpoint_auth_methods_supported: string[] };
       assert.equal(m.issuer, srv.issuer);
       assert.equal(m.token_endpoint, `${srv.issuer}/oauth2/token`);
       assert.equal(m.jwks_uri, `${srv.issuer}/.well-known/jwks.json`);
       assert.deepEqual(m.grant_types_supported, ['client_credentials']);
       assert.ok(m.token_endpoint_auth_methods_supported.includes('client_secret_basic'));
     }
-    const jwks = await (await fetch(`${srv.url}/.well-known/jwks.json`)).json();
+    const jwks = (await (await fetch(`${srv.url}/.well-known/jwks.json`)).json()) as { keys: Record<string, unknown>[] };
     assert.ok(jwks.keys.length >= 1);
     for (const k of jwks.keys) {
       assert.ok(k.kid && k.alg && k.use === 'sig');

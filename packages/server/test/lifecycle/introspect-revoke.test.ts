@@ -203,7 +203,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
       }
       const json = await fetch(`${srv.url}/oauth2/introspect`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{"token":"x"}' });
       assert.equal(json.status, 400);
-      assert.equal((await json.json()).error, 'invalid_request');
+      assert.equal(((await json.json()) as { error: string }).error, 'invalid_request');
       for (const path of ['/oauth2/introspect', '/oauth2/revoke']) {
         const g = await fetch(`${srv.url}${path}?token=x`, { headers: auth });
         assert.equal(g.status, 405);

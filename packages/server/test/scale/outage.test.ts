@@ -59,7 +59,7 @@ describe('PostgreSQL cut off under load (issue 8 item 4, issue 9 faults)', async
     assert.ok(maxMs < 8000, `no hang (slowest ${maxMs} ms)`);
     const ready = await fetch(`${srv.url}/readyz`);
     assert.equal(ready.status, 503);
-    assert.equal((await ready.json()).error, 'temporarily_unavailable');
+    assert.equal(((await ready.json()) as { error: string }).error, 'temporarily_unavailable');
     assert.deepEqual([...statuses.keys()].sort(), [200, 503]);
 
     await proxy.restore();

@@ -140,7 +140,7 @@ describe('token endpoint (SPEC §3, RFC 6749 §4.4)', () => {
     ] as const) {
       const res = await fetch(token, { method: 'POST', headers: { 'content-type': ct, ...auth() }, body });
       assert.equal(res.status, 400, ct);
-      assert.equal((await res.json()).error, 'invalid_request');
+      assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
     }
     const none = await fetch(token, { method: 'POST', headers: auth() });
     assert.equal(none.status, 400);

@@ -71,7 +71,7 @@ describe('node:crypto JWS verification (tokens/jws-verify.ts) agrees with jose',
         let jws = await new CompactSign(new TextEncoder().encode(text)).setProtectedHeader({ alg: k.alg }).sign(k.privateKey);
         if (tamper !== null) {
           const sig = Buffer.from(jws.split('.')[2]!, 'base64url');
-          sig[tamper % sig.length] ^= 0x80;
+          sig[tamper % sig.length] = sig[tamper % sig.length]! ^ 0x80;
           jws = jws.split('.').slice(0, 2).join('.') + '.' + sig.toString('base64url');
         }
         const ours = verifyJwsSignature(jws, k.alg, k.publicKey);
