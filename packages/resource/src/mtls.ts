@@ -43,13 +43,16 @@ function strictBase64(text: string): Buffer | undefined {
  *   `RequestHeader set X-SSL-Client-Cert "%{SSL_CLIENT_CERT}s"`, proxies that fold header lines);
  * - base64 DER (HAProxy `http-request set-header X-SSL-Client-Cert %[ssl_c_der,base64]`).
  *
- * Only the first certificate of a PEM value counts (the client's own; a chain may follow).
+ * Only the first certificate of a PEM value counts (the client's own; a chain may follow). A value
+ * with a comma (several header lines, joined) is none of these.
  * Trust such a header only when the proxy overwrites it on every request (see
  * `trustedCertificateHeader` and `trustedProxies`).
  */
 export function parseForwardedCertificate(value: string): Buffer | undefined {
   if (typeof value !== 'string' || value.length > MAX_FORWARDED_LENGTH) return undefined;
   let v = value.trim();
+  // No form contains a comma: one means several header lines joined (node, fetch Headers), i.e. not one certificate.
+  if (v.includes(',')) return undefined;
   // RFC 9440 §2.2: Client-Cert is an sf-binary, ":" base64 ":" (RFC 8941 §3.3.5).
   if (v.length > 2 && v.startsWith(':') && v.endsWith(':')) return strictBase64(v.slice(1, -1));
   if (v.includes('%')) {

@@ -57,7 +57,7 @@ interface Answer {
   challenge: string | null;
   body: string;
 }
-type Ask = (headers: Record<string, string>) => Promise<Answer>;
+type Ask = (headers: Record<string, string | string[]>) => Promise<Answer>;
 
 interface AdapterApp {
   ask: Ask;
@@ -74,7 +74,9 @@ const closeServer = (server: Server) =>
     server.close(() => r());
   });
 const httpAsk = (url: string): Ask => async (headers) => {
-  const res = await fetch(`${url}/orders`, { headers });
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) for (const v of [value].flat()) pairs.push([name, v]);
+  const res = await fetch(`${url}/orders`, { headers: pairs });
   return { status: res.status, challenge: res.headers.get('www-authenticate'), body: await res.text() };
 };
 
@@ -182,7 +184,7 @@ describe('client certificates forwarded by a TLS-terminating proxy (issue #15)',
   describe('the same request gets the same answer from every adapter', () => {
     const options = (extra: Partial<ResourceServerOptions>): ResourceServerOptions => ({ issuer: as.issuer, audience: as.audience, realm: 'orders', ...extra });
     // name → [resource-server options, headers builder, expected status, expected `error_description`]
-    type Case = { name: string; opts: Partial<ResourceServerOptions>; header?: string; status: number; code?: string };
+    type Case = { name: string; opts: Partial<ResourceServerOptions>; header?: string | string[]; status: number; code?: string };
     const cases: Case[] = [];
     const build = (): Case[] => {
       if (cases.length > 0) return cases;
@@ -194,6 +196,8 @@ describe('client certificates forwarded by a TLS-terminating proxy (issue #15)',
         { name: 'another certificate in the header', opts: proxied, header: nginxEscaped(mallory), status: 401, code: 'ERR_MTLS_CERTIFICATE_MISMATCH' },
         { name: 'no header', opts: proxied, status: 401, code: 'ERR_MTLS_CERTIFICATE_MISSING' },
         { name: 'unparseable header', opts: proxied, header: 'not a certificate', status: 401, code: 'ERR_MTLS_CERTIFICATE_MISSING' },
+        { name: 'the header on two lines', opts: proxied, header: [nginxEscaped(alice), nginxEscaped(mallory)], status: 401, code: 'ERR_MTLS_CERTIFICATE_MISSING' },
+        { name: 'the header on two lines (PEM with spaces)', opts: proxied, header: [FORMATS['PEM with spaces instead of newlines']!(alice), FORMATS['PEM with spaces instead of newlines']!(alice)], status: 401, code: 'ERR_MTLS_CERTIFICATE_MISSING' },
         { name: 'header not configured', opts: {}, header: nginxEscaped(alice), status: 401, code: 'ERR_MTLS_CERTIFICATE_MISSING' },
         { name: 'peer is a trusted proxy', opts: { ...proxied, trustedProxies: ['127.0.0.0/8'] }, header: base64Der(alice), status: 200 },
         { name: 'peer is not a trusted proxy', opts: { ...proxied, trustedProxies: ['10.0.0.0/8', '::1'] }, header: base64Der(alice), status: 401, code: 'ERR_MTLS_CERTIFICATE_MISSING' },
