@@ -235,15 +235,3 @@ export class ClientKeys {
     return match(await this.#set(client, true));
   }
 }
-
-const instances = new WeakMap<object, ClientKeys>();
-
-/** The ClientKeys of one server process, keyed by its client cache (one per Services). */
-export function clientKeysFor(owner: object, config: Config): ClientKeys {
-  let k = instances.get(owner);
-  if (!k) {
-    k = new ClientKeys(config);
-    instances.set(owner, k);
-  }
-  return k;
-}
