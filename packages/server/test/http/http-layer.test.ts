@@ -10,7 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import pino from 'pino';
@@ -398,4 +398,53 @@ describe('shutdown: close() drains', () => {
       }
     });
   }
+});
+
+describe('malformed HTTP: a 4xx, never a 5xx or a crash', () => {
+  let srv: Awaited<ReturnType<typeof listen>>;
+  before(async () => {
+    srv = await listen({ trustProxy: '127.0.0.1', clientCertificateHeader: 'x-client-cert', clientCa: caList() });
+  });
+  after(async () => srv?.app.close());
+
+  /** Writes raw bytes on a fresh connection; resolves with the status line of the answer ('' if none). */
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(new URL(srv.url).port), '127.0.0.1');
+      let got = '';
+      sock.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      sock.on('error', reject);
+      sock.on('close', () => resolve(got.split('\r\n', 1)[0] ?? ''));
+      sock.end(bytes);
+    });
+
+  it('broken request lines, headers and lengths on the OAuth paths', async () => {
+    for (const bytes of [
+      'GARBAGE\r\n\r\n',
+      'POST /oauth2/echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+      'POST /oauth2/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello',
+      'POST /oauth2/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      'POST /oauth2/echo HTTP/1.1\r\nHost: x\r\nX: ' + 'a'.repeat(20_000) + '\r\n\r\n',
+    ]) {
+      const status = await raw(bytes);
+      assert.match(status, /^HTTP\/1\.1 4\d\d /, JSON.stringify(bytes.slice(0, 60)));
+    }
+    const ok = await send(srv.url, '/oauth2/echo', { method: 'POST', body: 'still=up' });
+    assert.equal(ok.status, 200, 'the server still serves');
+  });
+
+  it('random header values on the OAuth endpoint (fast-check)', async () => {
+    const value = fc.string({ maxLength: 40 }).map((s) => s.replace(/[^\t\x20-\x7e]/g, '')); // what node lets a client send
+    await fc.assert(
+      fc.asyncProperty(fc.record({ xff: value, cert: value, ct: value, body: fc.string({ maxLength: 200 }) }), async (h) => {
+        const r = await send(srv.url, '/oauth2/echo?q', {
+          method: 'POST',
+          headers: { 'x-forwarded-for': h.xff, 'x-client-cert': h.cert, 'content-type': h.ct },
+          body: h.body,
+        });
+        assert.ok(r.status < 500, `${r.status} ${r.text}`);
+      }),
+      { numRuns: 80 },
+    );
+  });
 });
