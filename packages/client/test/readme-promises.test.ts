@@ -66,3 +66,35 @@ test('"discoveryCacheSeconds: stale metadata keeps working while it is re-fetche
   assert.equal(discoveries, 2, 're-fetched once it was older than discoveryCacheSeconds');
   assert.equal(as.requests.length, 3);
 });
+
+test('"expiryMarginSeconds: never hand out a token this close to expiry; capped at a fifth of the lifetime"', async (t) => {
+  for (const [marginSeconds, expectedMarginMs] of [
+    [0.2, 200], // as configured
+    [0.5, 400], // capped: a fifth of the 2 s the client counts for a 3 s token (expires_in less up to 1 s)
+  ] as const) {
+    const as = await startScriptedAs({ expiresIn: 3 });
+    t.after(() => as.close());
+    const client = new TokenClient({ issuer: as.issuer, auth, retry: false, refreshAheadSeconds: 0, refreshJitter: 0, expiryMarginSeconds: marginSeconds });
+    const first = await client.getToken();
+    // From now on the server refuses: the cached token is served until its margin, then the error surfaces.
+    as.script.push(...Array.from({ length: 50 }, () => ({ status: 503, body: { error: 'temporarily_unavailable' } })));
+    let lastServedAt = 0;
+    let failedAt = 0;
+    while (failedAt === 0) {
+      // Served ⇒ decided at or after `asked`; failed ⇒ decided before `Date.now()` afterwards: robust on a busy machine.
+      const asked = Date.now();
+      try {
+        const token = await client.getToken();
+        assert.equal(token.accessToken, first.accessToken);
+        lastServedAt = asked;
+      } catch (e) {
+        assert.equal((e as { code?: string }).code, 'ERR_OAUTH_ERROR_RESPONSE');
+        failedAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const usableUntil = first.expiresAt - expectedMarginMs;
+    assert.ok(lastServedAt < usableUntil, `margin ${marginSeconds}: served ${lastServedAt - usableUntil} ms past expiresAt − ${expectedMarginMs} ms`);
+    assert.ok(failedAt >= usableUntil, `margin ${marginSeconds}: stopped ${usableUntil - failedAt} ms before the margin`);
+  }
+});
