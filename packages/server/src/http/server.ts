@@ -10,7 +10,6 @@ import { createOAuthHandler } from './oauth-handler.js';
 import { logRequest, pathOf } from './request-log.js';
 import { proxyTrust } from './trusted-proxy.js';
 
-export { BODY_LIMIT };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,7 +19,7 @@ declare module 'fastify' {
 }
 
 /** Writes a framework-free response through Fastify (an empty body goes without a content type). */
-export function send(reply: FastifyReply, r: OAuthResponse): FastifyReply {
+function send(reply: FastifyReply, r: OAuthResponse): FastifyReply {
   return reply.code(r.status).headers(r.headers).send(r.body === '' ? undefined : r.body);
 }
 
