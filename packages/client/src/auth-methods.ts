@@ -1,4 +1,5 @@
 import { createPrivateKey, KeyObject, randomUUID, type webcrypto } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { LatchkeyClientError } from './errors.js';
 
@@ -12,6 +13,11 @@ type JsonWebKey = webcrypto.JsonWebKey;
  * - `client_secret_jwt` / `private_key_jwt`: RFC 7523 §2.2 with the OpenID Connect Core §9 profile.
  * - `tls_client_auth` / `self_signed_tls_client_auth`: RFC 8705 §2; the certificate is presented by the
  *   TLS layer (a caller-supplied `dispatcher` or `fetch`), this only sends `client_id`.
+ * - `federated_jwt`: a token the workload's platform issued (Kubernetes projected service-account
+ *   token, SPIFFE JWT-SVID, GitHub Actions OIDC token) sent as the client assertion (Latchkey SPEC §9,
+ *   RFC 7521 §4.2). `assertion` is called on every token request, so a file the platform refreshes is
+ *   read fresh ({@link assertionFromFile}, {@link githubActionsAssertion}); `clientId` is optional —
+ *   the server finds the client by the token's issuer and subject.
  */
 export type ClientAuthentication =
   | { method: 'client_secret_basic' | 'client_secret_post'; clientId: string; clientSecret: string }
@@ -23,7 +29,15 @@ export type ClientAuthentication =
       alg?: string;
       kid?: string;
     }
-  | { method: 'tls_client_auth' | 'self_signed_tls_client_auth'; clientId: string };
+  | { method: 'tls_client_auth' | 'self_signed_tls_client_auth'; clientId: string }
+  | {
+      method: 'federated_jwt';
+      clientId?: string;
+      /** Returns the platform's current token; called on every token request. */
+      assertion: () => string | Promise<string>;
+      /** `jwt-spiffe` for SPIFFE JWT-SVIDs (draft-ietf-oauth-spiffe-client-auth); default `jwt-bearer`. */
+      assertionType?: 'jwt-bearer' | 'jwt-spiffe';
+    };
 
 /** The `token_endpoint_auth_method` names (RFC 7591 §2) this library implements. */
 export type ClientAuthenticationMethod = ClientAuthentication['method'];
@@ -35,10 +49,54 @@ export const CLIENT_AUTHENTICATION_METHODS: readonly ClientAuthenticationMethod[
   'private_key_jwt',
   'tls_client_auth',
   'self_signed_tls_client_auth',
+  'federated_jwt',
 ]);
 
 /** RFC 7523 §2.2 `client_assertion_type` value. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** draft-ietf-oauth-spiffe-client-auth `client_assertion_type` for JWT-SVIDs. */
+export const JWT_SPIFFE_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-spiffe';
+
+/**
+ * An assertion source for `federated_jwt` that reads a file on every call — a Kubernetes projected
+ * service-account token (`/var/run/secrets/tokens/latchkey`), which the kubelet rewrites before it
+ * expires, or a JWT-SVID written by spiffe-helper. Surrounding whitespace is removed.
+ *
+ * @example
+ * ```ts
+ * auth: { method: 'federated_jwt', assertion: assertionFromFile('/var/run/secrets/tokens/latchkey') }
+ * ```
+ */
+export function assertionFromFile(path: string): () => Promise<string> {
+  if (typeof path !== 'string' || path.length === 0) throw invalid('assertionFromFile', 'needs a file path');
+  return async () => (await readFile(path, 'utf8')).trim();
+}
+
+/**
+ * An assertion source for `federated_jwt` in a GitHub Actions job (`permissions: id-token: write`):
+ * requests an OIDC token for `audience` — Latchkey's issuer identifier, which the server requires as
+ * the token's sole `aud` — from `ACTIONS_ID_TOKEN_REQUEST_URL` with `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+ * Does not cache: every token request asks GitHub for a fresh token.
+ */
+export function githubActionsAssertion(audience: string, env: Readonly<Record<string, string | undefined>> = process.env, fetchImpl: typeof fetch = fetch): () => Promise<string> {
+  if (typeof audience !== 'string' || audience.length === 0) throw invalid('githubActionsAssertion', "needs the audience (Latchkey's issuer identifier)");
+  return async () => {
+    const url = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    const token = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    if (!url || !token) throw invalid('githubActionsAssertion', 'ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are not set (does the job have permissions: id-token: write?)');
+    const u = new URL(url);
+    u.searchParams.set('audience', audience);
+    let res: Response;
+    try {
+      res = await fetchImpl(u, { headers: { authorization: `bearer ${token}`, accept: 'application/json' } });
+    } catch (e) {
+      throw new LatchkeyClientError('ERR_NETWORK', `GitHub Actions OIDC token request failed: ${(e as Error).message}`);
+    }
+    const body = (await res.json().catch(() => undefined)) as { value?: unknown } | undefined;
+    if (res.status !== 200 || typeof body?.value !== 'string') throw new LatchkeyClientError('ERR_INVALID_RESPONSE', `GitHub Actions OIDC token request answered HTTP ${res.status} without a token`);
+    return body.value;
+  };
+}
 
 /** Lifetime of a client assertion: short, so a stolen one is useless soon (RFC 7523 §3 item 4). */
 const ASSERTION_LIFETIME_SECONDS = 60;
@@ -246,6 +304,12 @@ export function validateClientAuthentication(auth: unknown, path = 'auth'): asse
   if (!CLIENT_AUTHENTICATION_METHODS.includes(a.method as ClientAuthenticationMethod)) {
     throw invalid(`${path}.method`, `must be one of ${CLIENT_AUTHENTICATION_METHODS.join(', ')}`);
   }
+  if (a.method === 'federated_jwt') {
+    if (a.clientId !== undefined && (typeof a.clientId !== 'string' || a.clientId.length === 0)) throw invalid(`${path}.clientId`, 'must be a non-empty string when given');
+    if (typeof a.assertion !== 'function') throw invalid(`${path}.assertion`, 'is required for federated_jwt (a function returning the platform token, e.g. assertionFromFile(path))');
+    if (a.assertionType !== undefined && a.assertionType !== 'jwt-bearer' && a.assertionType !== 'jwt-spiffe') throw invalid(`${path}.assertionType`, 'must be jwt-bearer or jwt-spiffe');
+    return;
+  }
   if (typeof a.clientId !== 'string' || a.clientId.length === 0) throw invalid(`${path}.clientId`, 'is required (a non-empty string)');
   switch (a.method) {
     case 'client_secret_basic':
@@ -350,6 +414,21 @@ export async function applyClientAuthentication(
   headers: Headers,
   body: URLSearchParams,
 ): Promise<void> {
+  if (auth?.method === 'federated_jwt') {
+    let assertion: unknown;
+    try {
+      assertion = await auth.assertion();
+    } catch (e) {
+      if (e instanceof LatchkeyClientError) throw e;
+      throw new LatchkeyClientError('ERR_INVALID_OPTIONS', `federated_jwt: the assertion source failed: ${(e as Error)?.message ?? String(e)}`);
+    }
+    if (typeof assertion !== 'string' || assertion.length === 0) throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'federated_jwt: the assertion source returned no token');
+    // RFC 7521 §4.2: client_id is optional with an assertion; the server maps the token to its client.
+    if (auth.clientId !== undefined) body.set('client_id', auth.clientId);
+    body.set('client_assertion_type', auth.assertionType === 'jwt-spiffe' ? JWT_SPIFFE_ASSERTION_TYPE : JWT_BEARER_ASSERTION_TYPE);
+    body.set('client_assertion', assertion);
+    return;
+  }
   if (!auth || typeof auth.clientId !== 'string' || auth.clientId.length === 0) {
     throw new LatchkeyClientError('ERR_INVALID_OPTIONS', 'client authentication: clientId is required');
   }

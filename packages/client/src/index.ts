@@ -5,6 +5,9 @@ export {
   createClientAssertion,
   CLIENT_AUTHENTICATION_METHODS,
   JWT_BEARER_ASSERTION_TYPE,
+  JWT_SPIFFE_ASSERTION_TYPE,
+  assertionFromFile,
+  githubActionsAssertion,
   type ClientAuthentication,
   type ClientAuthenticationMethod,
 } from './auth-methods.js';

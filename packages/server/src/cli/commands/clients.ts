@@ -26,6 +26,9 @@ interface MetaOpts {
   tlsSubjectDn?: string;
   tlsSanDns?: string;
   dpopBound?: boolean;
+  federatedIssuer?: string;
+  federatedSubject?: string;
+  federatedClaim?: string[];
 }
 
 function metaOptions(cmd: Command): Command {
@@ -39,7 +42,10 @@ function metaOptions(cmd: Command): Command {
     .addOption(new Option('--token-format <format>', 'access token format').choices(['jwt', 'opaque']))
     .option('--tls-subject-dn <dn>', 'tls_client_auth: expected certificate subject DN (RFC 4514)')
     .option('--tls-san-dns <name>', 'tls_client_auth: expected certificate DNS SAN')
-    .option('--dpop-bound', 'require DPoP-bound access tokens');
+    .option('--dpop-bound', 'require DPoP-bound access tokens')
+    .option('--federated-issuer <name>', 'federated_jwt: the trusted issuer (latchkey trust list) whose tokens authenticate this client')
+    .option('--federated-subject <sub>', 'federated_jwt: the exact sub of those tokens (system:serviceaccount:NS:NAME, spiffe://…, repo:ORG/REPO:…)')
+    .option('--federated-claim <key=value>', 'federated_jwt: a claim that must be equal (repeatable; dotted names reach into objects, e.g. kubernetes.io.namespace=prod)', collect);
 }
 
 function toMetadata(o: MetaOpts): Record<string, unknown> {
@@ -63,6 +69,18 @@ function toMetadata(o: MetaOpts): Record<string, unknown> {
   if (o.tlsSubjectDn !== undefined) m.tls_client_auth_subject_dn = o.tlsSubjectDn;
   if (o.tlsSanDns !== undefined) m.tls_client_auth_san_dns = o.tlsSanDns;
   if (o.dpopBound) m.dpop_bound_access_tokens = true;
+  if (o.federatedIssuer !== undefined || o.federatedSubject !== undefined || o.federatedClaim !== undefined) {
+    if (o.federatedIssuer === undefined || o.federatedSubject === undefined) throw new Error('--federated-issuer and --federated-subject go together');
+    const claims: Record<string, string> = {};
+    for (const c of o.federatedClaim ?? []) {
+      const i = c.indexOf('=');
+      if (i <= 0) throw new Error(`--federated-claim ${c}: expected KEY=VALUE`);
+      claims[c.slice(0, i)] = c.slice(i + 1);
+    }
+    m.federated_identity = { issuer: o.federatedIssuer, subject: o.federatedSubject, ...(Object.keys(claims).length ? { claims } : {}) };
+    // A federated client has no secret: the method follows from the flags unless another was asked for.
+    if (o.authMethod === undefined || o.authMethod === 'client_secret_basic') m.token_endpoint_auth_method = 'federated_jwt';
+  }
   return m;
 }
 
@@ -104,7 +122,7 @@ export function clientsCommand(): Command {
         .option('--client-id <id>', 'choose the client_id ([A-Za-z0-9._:-]{3,128}); default: generated')
         .addOption(
           new Option('--auth-method <method>', 'token_endpoint_auth_method')
-            .choices(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'])
+            .choices(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'federated_jwt'])
             .default('client_secret_basic'),
         ),
     ),

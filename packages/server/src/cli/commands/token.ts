@@ -7,6 +7,7 @@ import {
   LatchkeyClientError,
   OAuthErrorResponse,
   TokenClient,
+  assertionFromFile,
   type ClientAuthentication,
   type ClientAuthenticationMethod,
 } from '@latchkey/client';
@@ -14,8 +15,10 @@ import {
 interface TokenOptions {
   issuer: string;
   tokenEndpoint?: string;
-  clientId: string;
+  clientId?: string;
   clientSecret?: string;
+  assertionFile?: string;
+  assertionType?: 'jwt-bearer' | 'jwt-spiffe';
   keyFile?: string;
   kid?: string;
   alg?: string;
@@ -60,6 +63,22 @@ export function readPrivateKey(path: string): KeyObject | webcrypto.JsonWebKey {
 }
 
 function authFrom(o: TokenOptions): ClientAuthentication {
+  if (o.assertionFile !== undefined || o.authMethod === 'federated_jwt') {
+    // federated_jwt (SPEC §9): the platform's token is the credential; client_id is optional (RFC 7521 §4.2).
+    if (!o.assertionFile) throw new UsageError('federated_jwt needs --assertion-file');
+    if (o.clientSecret || o.keyFile) throw new UsageError('give --assertion-file without a client secret or --key-file');
+    try {
+      readFileSync(o.assertionFile, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --assertion-file ${o.assertionFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return {
+      method: 'federated_jwt',
+      ...(o.clientId ? { clientId: o.clientId } : {}),
+      assertion: assertionFromFile(o.assertionFile),
+      ...(o.assertionType ? { assertionType: o.assertionType } : {}),
+    };
+  }
   if (!o.clientId) throw new UsageError('--client-id (or LATCHKEY_CLIENT_ID) is required');
   if (o.clientSecret && o.keyFile) throw new UsageError('give either a client secret or --key-file, not both');
   const method = o.authMethod ?? (o.keyFile ? 'private_key_jwt' : o.clientSecret ? 'client_secret_basic' : undefined);
@@ -131,6 +150,8 @@ export function tokenCommand(): Command {
       ).env('LATCHKEY_CLIENT_SECRET'),
     )
     .option('--key-file <file>', 'private key for private_key_jwt: PEM, private JWK or JWKS')
+    .option('--assertion-file <file>', 'federated_jwt: a token your platform issued (Kubernetes projected service-account token, JWT-SVID, CI OIDC token), read when the request is made; --client-id is then optional')
+    .addOption(new Option('--assertion-type <type>', 'federated_jwt: jwt-spiffe for SPIFFE JWT-SVIDs').choices(['jwt-bearer', 'jwt-spiffe']))
     .option('--kid <kid>', 'key id to put in the client assertion header (default: the JWK "kid")')
     .option('--alg <alg>', 'signing algorithm for client assertions (default: from the key; HS256 for client_secret_jwt)')
     .option('--scope <scope>', 'scope to request; repeat or space-separate for several', collect, [])
@@ -149,6 +170,7 @@ export function tokenCommand(): Command {
 Examples:
   LATCHKEY_CLIENT_SECRET=lk_… latchkey token --issuer http://127.0.0.1:8080 --client-id orders --scope orders:read
   latchkey token --issuer https://auth.example.com --client-id svc --key-file svc-key.pem --decode
+  latchkey token --issuer https://auth.example.com --assertion-file /var/run/secrets/tokens/latchkey
   curl -H "Authorization: Bearer $(latchkey token --issuer … --client-id … --json | jq -r .access_token)" …
 
 Exit codes: 0 success; 1 the server refused or could not be reached; 2 unusable credentials or options.`,
