@@ -27,7 +27,8 @@ function runPrimary(mode: string, workers: number, opts: { sigtermOn?: RegExp; t
     let stdout = '';
     let stderr = '';
     let signalled = false;
-    const kill = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    // Generous: each fixture worker loads tsx, which takes seconds on a busy machine.
+    const kill = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 150_000);
     p.stdout.on('data', (d) => {
       stdout += d;
       if (opts.sigtermOn && !signalled && opts.sigtermOn.test(stdout)) {

