@@ -77,7 +77,7 @@ export function runPrimary(opts: PrimaryOptions): void {
   };
 
   const fork = (): Worker => {
-    const w = cluster.fork({ LATCHKEY_WORKER: '1' });
+    const w = cluster.fork(); // a worker knows it is one through node:cluster (isWorker), not the environment
     w.on('message', (m: unknown) => {
       if (isStartupFailure(m)) causes.set(w.id, m);
     });
