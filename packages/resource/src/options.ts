@@ -205,6 +205,9 @@ function checkClientCredentials(auth: Record<string, unknown>): void {
     case 'private_key_jwt':
       if (typeof auth.privateKey !== 'object' || auth.privateKey === null) throw new ResourceConfigError(`${path}.privateKey`, 'is required for private_key_jwt');
       return;
+    case 'federated_jwt':
+      if (typeof auth.assertion !== 'function') throw new ResourceConfigError(`${path}.assertion`, 'is required for federated_jwt');
+      return;
     case 'tls_client_auth':
     case 'self_signed_tls_client_auth':
       return;
@@ -282,7 +285,8 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
     if (typeof i !== 'object' || i === null || typeof i.clientAuthentication !== 'object' || i.clientAuthentication === null) {
       throw new ResourceConfigError('introspection.clientAuthentication', 'is required');
     }
-    if (typeof i.clientAuthentication.clientId !== 'string' || i.clientAuthentication.clientId === '') {
+    const federated = (i.clientAuthentication as { method?: unknown }).method === 'federated_jwt'; // client_id optional (SPEC §9)
+    if (!federated && (typeof i.clientAuthentication.clientId !== 'string' || i.clientAuthentication.clientId === '')) {
       throw new ResourceConfigError('introspection.clientAuthentication.clientId', 'is required');
     }
     checkClientCredentials(i.clientAuthentication as unknown as Record<string, unknown>);

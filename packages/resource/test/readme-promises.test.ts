@@ -227,11 +227,13 @@ describe('README promises', () => {
       [{ method: 'private_key_jwt', clientId: 'rs' }, 'introspection.clientAuthentication.privateKey'],
       [{ method: 'none', clientId: 'rs' }, 'introspection.clientAuthentication.method'],
       [{ method: 'client_secret_basic', clientSecret: 's' }, 'introspection.clientAuthentication.clientId'],
+      [{ method: 'federated_jwt' }, 'introspection.clientAuthentication.assertion'],
     ];
     for (const [clientAuthentication, path] of cases) {
       assert.throws(() => createResourceServer({ ...base, introspection: { clientAuthentication } } as ResourceServerOptions), { code: 'ERR_RESOURCE_CONFIG', path }, path);
     }
     createResourceServer({ ...base, introspection: { clientAuthentication: { method: 'tls_client_auth', clientId: 'rs' } } });
+    createResourceServer({ ...base, introspection: { clientAuthentication: { method: 'federated_jwt', assertion: () => 'platform-token' } } });
   });
 
   describe('the README tables', () => {
