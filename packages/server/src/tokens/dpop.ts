@@ -46,17 +46,6 @@ export function htuMatches(htu: unknown, requestUrl: string): boolean {
 }
 
 /**
- * One core DPoP verifier per settings object (its bounded cache of imported proof keys lives with it):
- * a client reuses its DPoP key for many proofs.
- */
-const verifiers = new WeakMap<object, DpopVerifier>();
-function verifierFor(config: DpopContext['config']): DpopVerifier {
-  let v = verifiers.get(config);
-  if (!v) verifiers.set(config, (v = createDpopVerifier({ maxAge: config.dpopProofMaxAge, clockTolerance: config.clockSkew })));
-  return v;
-}
-
-/**
  * Validates the DPoP proof of a token request (RFC 9449 §4.3) and returns the thumbprint of its key
  * (RFC 7638, SHA-256) for `cnf.jkt`. Checks: exactly one `DPoP` header; a JWS (not JWE) no longer than
  * 8 kB; `typ` "dpop+jwt"; `alg` asymmetric and supported; `jwk` a public key fitting the alg (no
@@ -68,13 +57,24 @@ function verifierFor(config: DpopContext['config']): DpopVerifier {
  * Does not check: `ath` (only meaningful at resource servers, RFC 9449 §4.3 check 12).
  * Errors: 400 `invalid_dpop_proof`, or 400 `use_dpop_nonce` with a `DPoP-Nonce` header.
  */
-export async function validateDpopProof(req: OAuthRequest, ctx: DpopContext): Promise<{ jkt: string; nonce: string | undefined }> {
+export type DpopProofValidator = (req: OAuthRequest) => Promise<{ jkt: string; nonce: string | undefined }>;
+
+/**
+ * The DPoP proof validator of one server: its core verifier (with the bounded cache of imported proof
+ * keys — a client reuses its DPoP key for many proofs) lives with it, not in a module-global map.
+ */
+export function dpopProofValidator(ctx: DpopContext): DpopProofValidator {
+  const verifier = createDpopVerifier({ maxAge: ctx.config.dpopProofMaxAge, clockTolerance: ctx.config.clockSkew });
+  return (req) => validateDpopProof(req, ctx, verifier);
+}
+
+async function validateDpopProof(req: OAuthRequest, ctx: DpopContext, verifier: DpopVerifier): Promise<{ jkt: string; nonce: string | undefined }> {
   const skew = ctx.config.clockSkew;
   // Check 10 needs the nonce this node would issue now (RFC 9449 §8): also sent back with use_dpop_nonce.
   const fresh = ctx.config.dpopNonce ? dpopNonce(ctx) : undefined;
   try {
     // @latchkey/jose-core's one DPoP verifier (the same @latchkey/resource uses): checks 1–11 of RFC 9449 §4.3.
-    const { jkt } = await verifierFor(ctx.config).verify({
+    const { jkt } = await verifier.verify({
       proof: req.headers.dpop,
       method: req.method,
       url: req.url,
@@ -100,12 +100,13 @@ export async function validateDpopProof(req: OAuthRequest, ctx: DpopContext): Pr
  * DPoP proof wins over a client certificate.
  */
 export function dpopBinder(ctx: DpopContext): Binder<'dpop'> {
+  const validate = dpopProofValidator(ctx);
   return {
     kind: 'dpop',
     metadata: { dpop_signing_alg_values_supported: [...DPOP_ALGS] },
     async bind(req, subject) {
       if (req.headers.dpop !== undefined) {
-        const { jkt, nonce } = await validateDpopProof(req, ctx);
+        const { jkt, nonce } = await validate(req);
         return { cnf: { jkt }, tokenType: 'DPoP', ...(nonce ? { headers: { 'dpop-nonce': nonce } } : {}) };
       }
       if (subject.client.record.extra.dpop_bound_access_tokens === true) throw invalidRequest('this client must send a DPoP proof (dpop_bound_access_tokens)');

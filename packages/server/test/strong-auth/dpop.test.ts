@@ -5,7 +5,7 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT 
 import * as oidc from 'openid-client';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { INVALID_DPOP, b64url, dpopProof, keyPair, now, type KeyPair } from './helpers.js';
-import { validateDpopProof } from '../../src/tokens/dpop.js';
+import { dpopProofValidator } from '../../src/tokens/dpop.js';
 import { OAuthError } from '../../src/shared/errors.js';
 
 const cc = { grant_type: 'client_credentials' };
@@ -112,9 +112,10 @@ describe('DPoP at the token endpoint (RFC 9449)', () => {
   });
 
   it('each rejected proof fails at the RFC 9449 §4.3 check it is meant to exercise (private detail)', async () => {
+    const validate = dpopProofValidator(srv.services);
     const reason = async (proof: string) => {
       try {
-        await validateDpopProof({ method: 'POST', url: htu, headers: { dpop: proof }, rawBody: '', remoteAddress: '127.0.0.1' }, srv.services);
+        await validate({ method: 'POST', url: htu, headers: { dpop: proof }, rawBody: '', remoteAddress: '127.0.0.1' });
         return 'accepted';
       } catch (e) {
         assert.ok(e instanceof OAuthError && e.error === 'invalid_dpop_proof', String(e));
