@@ -288,7 +288,6 @@ describe('deploy/prometheus', () => {
 // Kubernetes
 
 /** Parsed YAML: walked structurally, checked field by field below. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = Record<string, any>;
 
 describe('deploy/kubernetes', () => {
