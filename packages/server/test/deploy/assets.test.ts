@@ -296,8 +296,8 @@ describe('deploy/kubernetes', () => {
   let kustomization: Doc;
   const byKind = (k: string) => docs.filter((d) => d.kind === k);
 
-  before((t) => {
-    if (!tool('python3', ['-c', 'import yaml'], 'apt-get install -y python3-yaml')) return t.skip('no YAML parser');
+  before(() => {
+    if (!tool('python3', ['-c', 'import yaml'], 'apt-get install -y python3-yaml')) return; // each test then skips
     const parse = (file: string) =>
       JSON.parse(execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))', file], { encoding: 'utf8' })) as Doc[];
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
