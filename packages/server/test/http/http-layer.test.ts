@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, createServer } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
@@ -17,6 +17,8 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/http/server.js';
 import { BODY_LIMIT, TIMEOUTS } from '../../src/http/limits.js';
+import { createOAuthHandler } from '../../src/http/oauth-handler.js';
+import { proxyTrust } from '../../src/http/trusted-proxy.js';
 import type { HttpFeature, HttpServerOptions, OAuthEndpoint } from '../../src/http/contract.js';
 import { jsonResponse } from '../../src/shared/oauth-request.js';
 import { makePki, type Pki } from '../strong-auth/helpers.js';
@@ -446,5 +448,34 @@ describe('malformed HTTP: a 4xx, never a 5xx or a crash', () => {
       }),
       { numRuns: 80 },
     );
+  });
+});
+
+describe('OAuth handler while closing', () => {
+  it('a request that arrives after close() began gets 503 temporarily_unavailable + Connection: close', async () => {
+    const handler = createOAuthHandler({
+      issuer: 'https://as.example',
+      log: pino({ level: 'silent' }),
+      endpoints: testEndpoints({}),
+      proxy: proxyTrust(undefined),
+      certificates: undefined,
+      bodyLimit: BODY_LIMIT,
+    });
+    const server = createServer((req, res) => {
+      if (!handler.handle(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await send(url, '/oauth2/echo', { method: 'POST', body: '' })).status, 200);
+      handler.startClosing();
+      const r = await send(url, '/oauth2/echo', { method: 'POST', body: '' });
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.connection, 'close');
+      assert.equal(r.headers['retry-after'], '1');
+      assert.equal(JSON.parse(r.text).error, 'temporarily_unavailable');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
