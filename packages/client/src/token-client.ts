@@ -749,8 +749,10 @@ function parseTokenResponse(
   // Counted from when the request was sent, less up to 1 s: servers that count in whole seconds
   // (JWT iat/exp are NumericDate) may have truncated the issue time by almost a second.
   const expiresAt = sentAt + lifetimeMs - Math.min(1000, lifetimeMs / 2);
-  // Never hand out a token past its own expiry (e.g. `expires_in: 1e-9`, or a 1 s token on a slow network).
-  if (expiresAt <= Date.now()) throw new LatchkeyClientError('ERR_INVALID_RESPONSE', 'the token expired before the token response arrived (expires_in too short)', { status: 200 });
+  // A lifetime that ran out before the answer arrived (e.g. `expires_in: 1e-9`) gives no usable token. Only the
+  // server's full lifetime counts here: our conservative estimate may be past on a slow network for short tokens,
+  // and such a token is then replaced on the next call, as any token past its margin.
+  if (sentAt + lifetimeMs <= Date.now()) throw new LatchkeyClientError('ERR_INVALID_RESPONSE', 'the token expired before the token response arrived (expires_in too short)', { status: 200 });
   return makeToken(body, tokenType, expiresAt, sentAt, typeof body.scope === 'string' ? body.scope : requestedScope);
 }
 
