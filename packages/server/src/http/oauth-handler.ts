@@ -9,9 +9,9 @@ import type { ProxyTrust } from './trusted-proxy.js';
 
 export interface OAuthHandler {
   /** Serves the request if its path is an OAuth endpoint's (any method); false: not ours, pass it on. */
-  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  handle(this: void, req: IncomingMessage, res: ServerResponse): boolean;
   /** From now on: new requests get 503, in-flight ones finish with `Connection: close` (graceful shutdown). */
-  startClosing(): void;
+  startClosing(this: void): void;
 }
 
 /**

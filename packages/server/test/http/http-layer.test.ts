@@ -14,7 +14,6 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import pino from 'pino';
-import type { FastifyInstance } from 'fastify';
 import { buildHttpServer } from '../../src/http/server.js';
 import { BODY_LIMIT, TIMEOUTS } from '../../src/http/limits.js';
 import { createOAuthHandler } from '../../src/http/oauth-handler.js';
@@ -370,7 +369,7 @@ describe('shutdown: close() drains', () => {
         // An idle keep-alive socket: one request done, the socket kept by the agent.
         const first = await send(srv.url, '/oauth2/echo', { method: 'POST', body: '', agent, ...(tls ? { tls } : {}) });
         assert.equal(first.status, 200);
-        const idle = Object.values(agent.freeSockets).flat()[0] as Socket | undefined;
+        const idle: Socket | undefined = Object.values(agent.freeSockets).flat()[0];
         assert.ok(idle, 'the agent keeps an idle socket');
         const idleClosed = new Promise<void>((r) => idle.once('close', () => r()));
 
