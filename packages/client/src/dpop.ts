@@ -107,7 +107,7 @@ export class DPoPSigner {
         throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: publicKey does not match privateKey');
       }
     }
-    return new DPoPSigner(alg, signData, publicJwk as JWK, jwkThumbprint(publicJwk));
+    return new DPoPSigner(alg, signData, publicJwk, jwkThumbprint(publicJwk));
   }
 
   /** The nonce last supplied by `origin`'s server, if any. */

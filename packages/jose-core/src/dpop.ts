@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { DPOP_ALGS, isAsymmetricAlg, type AsymmetricAlg } from './algorithms.js';
+import { DPOP_ALGS, isAsymmetricAlg } from './algorithms.js';
 import { normalizeTyp, parseCompactJws, type JwsHeader, type ParsedJws } from './compact.js';
 import { JoseError, type JoseErrorCode } from './errors.js';
 import { checkJwkMembers, importPublicMembers, jwkFitsAlg } from './jwk.js';
@@ -124,11 +124,11 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   return {
     async verify(req) {
       // Step 1: "There is not more than one DPoP HTTP request header field."
-      let proof = req.proof;
-      if (Array.isArray(proof)) {
-        if (proof.length !== 1) fail('ERR_DPOP_HEADER_COUNT', 'DPoP header repeated');
-        proof = proof[0];
-      }
+      const raw = req.proof;
+      let proof: string | undefined;
+      if (typeof raw === 'string' || raw === undefined) proof = raw;
+      else if (raw.length !== 1) fail('ERR_DPOP_HEADER_COUNT', 'DPoP header repeated');
+      else proof = raw[0];
       if (typeof proof !== 'string' || proof === '') fail('ERR_DPOP_HEADER_COUNT', 'no DPoP header');
       // Step 2: "The DPoP HTTP request header field value is a single and well-formed JWT."
       // (Node joins repeated headers with ", ": a comma never appears in a compact JWS, so repeats fail here too.)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { exportJWK, SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
+import { exportJWK, SignJWT, calculateJwkThumbprint } from 'jose';
 import { accessTokenHash, createDpopVerifier, JoseError, normalizeHtu, type DpopRequest } from '../src/index.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -13,7 +13,7 @@ const URL_ = 'https://rs.example/orders';
 async function proof(opts: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: KeyObject; alg?: string } = {}): Promise<string> {
   const alg = opts.alg ?? 'ES256';
   return new SignJWT({ jti: crypto.randomUUID(), htm: 'GET', htu: URL_, iat: NOW, ...opts.claims })
-    .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk: jwk as JWK, ...opts.header } as never)
+    .setProtectedHeader({ typ: 'dpop+jwt', alg, jwk, ...opts.header })
     .sign(opts.key ?? privateKey);
 }
 
@@ -60,7 +60,7 @@ describe('DPoP proof verifier (RFC 9449 §4.3)', () => {
     const p384 = await proof({ alg: 'ES384', key: es384.privateKey, header: { jwk: await exportJWK(es384.publicKey) } });
     assert.equal(await code(createDpopVerifier({ maxAge: 300, clockTolerance: 5, algorithms: ['ES256'] }).verify(req(p384))), 'ERR_DPOP_ALG');
     assert.equal(await code(verifier.verify(req(p384))), 'ok');
-    const hs = await new SignJWT({ jti: 'j', htm: 'GET', htu: URL_, iat: NOW }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk: jwk as JWK } as never).sign(new Uint8Array(32));
+    const hs = await new SignJWT({ jti: 'j', htm: 'GET', htu: URL_, iat: NOW }).setProtectedHeader({ typ: 'dpop+jwt', alg: 'HS256', jwk }).sign(new Uint8Array(32));
     assert.equal(await code(verifier.verify(req(hs))), 'ERR_DPOP_ALG');
     assert.throws(() => createDpopVerifier({ maxAge: 1, clockTolerance: 0, algorithms: ['HS256'] }), TypeError);
   });

@@ -50,13 +50,13 @@ describe('validatePublicJwk', () => {
     }
     const n8192 = randomBytes(1024);
     n8192[0] = 0xc1;
-    n8192[1023] |= 1;
+    n8192[1023] = n8192[1023]! | 1;
     assert.equal(validatePublicJwk({ kty: 'RSA', n: n8192.toString('base64url'), e: 'AQAB' }, 'registration').key.asymmetricKeyDetails?.modulusLength, 8192);
   });
 
   it('EC: a point off the curve is refused (createPublicKey checks it), as are short coordinates and other curves', () => {
     const y = Buffer.from(ec256.y as string, 'base64url');
-    y[31] ^= 1;
+    y[31] = y[31]! ^ 1;
     for (const use of USES) {
       refused({ ...ec256, y: y.toString('base64url') }, use, /curve/);
       refused({ ...ec256, x: Buffer.from(ec256.x as string, 'base64url').subarray(1).toString('base64url') }, use, /32 bytes/);

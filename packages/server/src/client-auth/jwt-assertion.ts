@@ -239,7 +239,7 @@ export function jwtAssertion(ctx: AuthContext): ClientAuthenticator {
     // SPEC §3: each client is registered with exactly one method; any other is invalid_client.
     if (method !== 'private_key_jwt' && method !== 'client_secret_jwt') throw invalidClient(`client is registered for ${method}`);
     if (header.kid !== undefined && typeof header.kid !== 'string') throw invalidClient('kid must be a string');
-    if (header.typ !== undefined && !ACCEPTED_TYP.has(String(header.typ).toLowerCase())) throw invalidClient(`client assertion typ ${String(header.typ)} refused`);
+    if (header.typ !== undefined && (typeof header.typ !== 'string' || !ACCEPTED_TYP.has(header.typ.toLowerCase()))) throw invalidClient(`client assertion typ ${typeof header.typ === 'string' ? header.typ : typeof header.typ} refused`);
     // RFC 8725 §3.10: keys come only from the client's registration, never from the token itself.
     for (const h of KEY_LOCATING_HEADERS) if (h in header) throw invalidClient(`client assertion header ${h} refused`);
 

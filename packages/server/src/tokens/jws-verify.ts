@@ -18,7 +18,7 @@ const verifiers = new WeakMap<KeyObject, Map<string, Verifier>>();
 
 function verifierFor(key: KeyObject, alg: AsymmetricAlg): Verifier {
   let byAlg = verifiers.get(key);
-  if (!byAlg) verifiers.set(key, (byAlg = new Map()));
+  if (!byAlg) verifiers.set(key, (byAlg = new Map<string, Verifier>()));
   let v = byAlg.get(alg);
   if (!v) byAlg.set(alg, (v = createVerifier(key, alg)));
   return v;
