@@ -5,7 +5,7 @@
 // Mix: 70% client_secret_basic, 10% private_key_jwt, 10% DPoP, 5% opaque + introspection, 5% wrong secrets.
 // Pass criteria: zero 5xx, zero unexpected statuses, p99 <= 50 ms, event-loop lag p99 <= 20 ms,
 // RSS growth <= 10% after warm-up. Exit code 1 when any is violated. JSON summary on stdout (last line).
-import { generateKeyPairSync, sign, randomUUID, createHash } from 'node:crypto';
+import { generateKeyPairSync, sign, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';

@@ -99,8 +99,8 @@ export class Keyring {
     const rec: SigningKeyRecord = {
       kid,
       alg,
-      public_jwk: pub as Record<string, unknown>,
-      private_sealed: this.sealer.seal(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, aad(kid)),
+      public_jwk: pub,
+      private_sealed: this.sealer.seal(privateKey.export({ format: 'pem', type: 'pkcs8' }), aad(kid)),
       created_at: Date.now(),
       publish_at: publishAt,
       activate_at: activateAt,

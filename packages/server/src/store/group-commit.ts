@@ -25,7 +25,7 @@ export class GroupCommit<T, R> {
       this.#queue.push({ item, resolve, reject });
       if (!this.#pending) {
         this.#pending = true;
-        setImmediate(this.#flush);
+        setImmediate(() => void this.#flush());
       }
     });
   }
@@ -38,7 +38,7 @@ export class GroupCommit<T, R> {
     } catch (e) {
       for (const b of batch) b.reject(e);
     } finally {
-      if (this.#queue.length > 0) setImmediate(this.#flush);
+      if (this.#queue.length > 0) setImmediate(() => void this.#flush());
       else this.#pending = false;
     }
   };
