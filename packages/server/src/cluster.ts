@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { failureLimitsHub } from './limits/ipc.js';
 
 /**
  * `latchkey start --workers N`: a primary that forks N workers sharing the listening port (node:cluster)
@@ -55,6 +56,8 @@ export function runPrimary(opts: PrimaryOptions): void {
   const listening = new Set<number>();
   const causes = new Map<number, StartupFailure>();
   const crashes: number[] = [];
+  // Without Redis, the failed-authentication counters of every worker live here (limits/ipc.ts).
+  const limits = failureLimitsHub();
 
   const live = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   /** Stop every worker, then exit with `code`; forced after 15 s. */
@@ -80,6 +83,7 @@ export function runPrimary(opts: PrimaryOptions): void {
     const w = cluster.fork(); // a worker knows it is one through node:cluster (isWorker), not the environment
     w.on('message', (m: unknown) => {
       if (isStartupFailure(m)) causes.set(w.id, m);
+      else limits.handle(w, m, live);
     });
     return w;
   };

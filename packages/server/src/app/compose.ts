@@ -50,7 +50,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
     ],
     issuer,
   );
-  const authenticate = guardedAuthentication({ authentication, limiter: rt.limiter, metrics });
+  const authenticate = guardedAuthentication({ authentication, limiter: rt.limiter, clients: rt.clients, issuer, metrics });
 
   // ---- sender constraints of issued tokens, DPoP first ----
   const binders = [dpopBinder(rt), certificateBinder({ receivable: certificatesReceivable(config) })] as const;

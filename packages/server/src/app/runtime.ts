@@ -9,7 +9,8 @@ import { SecretHasher } from '../client-auth/secret-hash.js';
 import { Keyring } from '../keys/keyring.js';
 import { Maintenance } from '../keys/rotate.js';
 import { Sealer, loadKek } from '../keys/seal.js';
-import { MemoryFailureLimiter, type FailureLimiter } from '../limits/failure-limiter.js';
+import type { FailureLimiter } from '../limits/failure-limiter.js';
+import { nodeFailureLimiter } from '../limits/ipc.js';
 import { connectRedis, RedisFailureLimiter, redisNamespace } from '../limits/redis.js';
 import { RedisUseOnce, StoreUseOnce, type UseOnce } from '../limits/use-once.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
@@ -85,7 +86,9 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
       if (redisDown) log.info('redis available again');
       redisDown = false;
     });
-    const localLimiter = new MemoryFailureLimiter(config.rateLimitFailures, config.rateLimitWindow);
+    // Without Redis the workers of a node share the primary's counters (limits/ipc.ts).
+    const nodeLimits = nodeFailureLimiter(config.rateLimitFailures, config.rateLimitWindow);
+    const localLimiter = nodeLimits.limiter;
     const storeOnce = new StoreUseOnce(store);
     // One Redis may serve several deployments (and test runs): keys are namespaced by issuer.
     const redisPrefix = redisNamespace(config.issuer);
@@ -123,7 +126,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
       once,
       useOnce: (key, exp) => once.use(key, exp),
       maintenance: undefined,
-      closers: redis ? [() => void redis.disconnect()] : [],
+      closers: redis ? [() => nodeLimits.close(), () => void redis.disconnect()] : [() => nodeLimits.close()],
     };
   } catch (e) {
     await store.close().catch(() => {});

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 export function redisNamespace(issuer: string): string {
   return `latchkey:${createHash('sha256').update(issuer).digest('base64url').slice(0, 12)}:`;
 }
-import { CLIENT_FACTOR, limiterKeys, type FailureLimiter } from './failure-limiter.js';
+import { limitKeys, type FailureLimiter } from './failure-limiter.js';
 
 /**
  * One Redis connection per process, tuned to fail fast: no offline queue, one retry, short timeouts.
@@ -25,8 +25,9 @@ export function connectRedis(url: string, onError: (e: unknown) => void): Redis 
 }
 
 /**
- * Failed-authentication counters shared by all nodes (fixed windows with INCR + EXPIRE NX).
- * When Redis is unreachable, the local limiter counts instead: limits become per node, not off.
+ * Failed-authentication counters shared by all nodes (fixed windows with INCR + EXPIRE NX), with the
+ * semantics of {@link FailureLimiter}. When Redis is unreachable, the local limiter counts instead:
+ * limits become per node, not off.
  */
 export class RedisFailureLimiter implements FailureLimiter {
   constructor(
@@ -37,39 +38,35 @@ export class RedisFailureLimiter implements FailureLimiter {
     private readonly prefix = 'latchkey:fail:',
   ) {}
 
-  async blocked(address: string, clientId: string | undefined): Promise<number> {
-    if (this.redis.status !== 'ready') return this.local.blocked(address, clientId);
+  async blocked(address: string, clientId: string | undefined, known: boolean): Promise<number> {
+    if (this.redis.status !== 'ready') return this.local.blocked(address, clientId, known);
     try {
-      const keys = limiterKeys(address, clientId, this.prefix).blocking;
-      const p = this.redis.pipeline();
-      for (const k of keys) p.get(k).pttl(k);
-      const res = (await p.exec()) ?? [];
-      for (let i = 0; i < keys.length; i++) {
-        const n = Number(res[2 * i]?.[1] ?? 0);
-        const ttl = Number(res[2 * i + 1]?.[1] ?? -1);
-        if (n >= this.max) return Math.max(1, Math.ceil(ttl / 1000));
-      }
-      return 0;
+      const { key, max } = limitKeys(address, clientId, known, this.max, this.prefix).block;
+      const res = (await this.redis.pipeline().get(key).pttl(key).exec()) ?? [];
+      const n = Number(res[0]?.[1] ?? 0);
+      const ttl = Number(res[1]?.[1] ?? -1);
+      return n >= max ? Math.max(1, Math.ceil(ttl / 1000)) : 0;
     } catch {
-      return this.local.blocked(address, clientId);
+      return this.local.blocked(address, clientId, known);
     }
   }
 
-  async fail(address: string, clientId: string | undefined): Promise<number> {
-    const localWait = await this.local.fail(address, clientId);
-    if (this.redis.status !== 'ready') return localWait;
+  async fail(address: string, clientId: string | undefined, known: boolean): Promise<number> {
+    if (this.redis.status !== 'ready') return this.local.fail(address, clientId, known);
     try {
-      const { blocking, client } = limiterKeys(address, clientId, this.prefix);
+      const keys = limitKeys(address, clientId, known, this.max, this.prefix).count;
       const p = this.redis.pipeline();
-      for (const k of client ? [...blocking, client] : blocking) p.incr(k).expire(k, this.windowSeconds, 'NX');
-      if (client) p.pttl(client);
+      for (const { key } of keys) p.incr(key).expire(key, this.windowSeconds, 'NX').pttl(key);
       const res = (await p.exec()) ?? [];
-      if (!client) return 0;
-      const n = Number(res[2 * blocking.length]?.[1] ?? 0);
-      const ttl = Number(res[res.length - 1]?.[1] ?? -1);
-      return n > this.max * CLIENT_FACTOR ? Math.max(1, Math.ceil(ttl / 1000)) : 0;
+      let wait = 0;
+      keys.forEach(({ max }, i) => {
+        const n = Number(res[3 * i]?.[1] ?? 0);
+        const ttl = Number(res[3 * i + 2]?.[1] ?? -1);
+        if (n > max) wait = Math.max(wait, Math.max(1, Math.ceil(ttl / 1000)));
+      });
+      return wait;
     } catch {
-      return localWait;
+      return this.local.fail(address, clientId, known);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailable, toResponse } from '../shared/errors.js';
-import { peekBasicClientId } from '../client-auth/client-secret.js';
+import { credentialClientId } from '../client-auth/guarded.js';
 import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -92,7 +92,7 @@ export function tokenEndpoint(d: TokenEndpointDeps): ProtocolEndpoint {
         // 2. store outage: cached clients keep working for storeOutageGrace seconds, then 503 (docs/operations.md).
         if (d.storeOutageExceeded()) throw temporarilyUnavailable('store unreachable for longer than storeOutageGrace');
         // 3–4. brute-force limits (before any secret is checked), then client authentication.
-        clientId = params.get('client_id') ?? peekBasicClientId(req);
+        clientId = credentialClientId(req, params); // the id the credentials name, only when of the client-id syntax
         const { auth } = await authenticate.authenticate(req, params, 'token', clientId);
         clientId = auth.client.record.client_id;
         // 5. grant type.

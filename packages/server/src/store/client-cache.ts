@@ -18,6 +18,11 @@ function prepare(record: ClientRecord, secrets: ClientSecretRecord[]): CachedCli
   };
 }
 
+/** How long an id the store did not know is answered "unknown" without asking the store again. */
+export const NEGATIVE_TTL_MS = 500;
+/** Most ids remembered as unknown (each at most 128 characters: callers check the syntax first). */
+const MAX_NEGATIVE = 10_000;
+
 const federatedKey = (issuer: string, subject: string) => JSON.stringify([issuer, subject]);
 
 /**
@@ -29,6 +34,12 @@ export class ClientCache {
   #clients = new Map<string, CachedClient>();
   /** federated_jwt clients by `JSON.stringify([issuer name, subject])` (SPEC §9: one client per pair). */
   #federated = new Map<string, CachedClient>();
+  /** Ids the store did not know, until when (read-through negative cache). */
+  #unknown = new Map<string, number>();
+  /** Store lookups under way, one per id (single flight). */
+  #inflight = new Map<string, Promise<CachedClient | undefined>>();
+  /** Store lookups made by {@link lookup} (for tests and metrics). */
+  readThroughs = 0;
   loadedAt = 0;
 
   constructor(private readonly store: Store) {}
@@ -59,6 +70,7 @@ export class ClientCache {
       if (this.#federated.get(k)?.record.client_id === clientId) this.#federated.delete(k);
     }
     if (record) {
+      this.#unknown.delete(clientId);
       const c = prepare(record, secrets);
       this.#clients.set(clientId, c);
       if (record.federated_identity) this.#federated.set(federatedKey(record.federated_identity.issuer, record.federated_identity.subject), c);
@@ -68,6 +80,52 @@ export class ClientCache {
   /** The federated client mapped to (trusted issuer name, subject), if any. */
   getFederated(issuerName: string, subject: string): CachedClient | undefined {
     return this.#federated.get(federatedKey(issuerName, subject));
+  }
+
+  /**
+   * Read-through for ids this node has not seen yet (issue #14 item 5): a client created through another
+   * worker or node is usable at once, before the change feed brings it. One store lookup per id at a
+   * time (single flight); an id the store does not know is remembered as unknown for
+   * {@link NEGATIVE_TTL_MS}. A store error answers "unknown" (cached clients keep working in an outage).
+   * Callers check the id's syntax and its failure budget first: each miss costs one store query.
+   */
+  async lookup(clientId: string): Promise<CachedClient | undefined> {
+    const hit = this.#clients.get(clientId);
+    if (hit) return hit;
+    const now = Date.now();
+    const until = this.#unknown.get(clientId);
+    if (until !== undefined) {
+      if (until > now) return undefined;
+      this.#unknown.delete(clientId);
+    }
+    let p = this.#inflight.get(clientId);
+    if (!p) {
+      this.readThroughs++;
+      p = this.refresh(clientId)
+        .then(() => this.#clients.get(clientId))
+        .then(
+          (c) => {
+            if (!c) this.#rememberUnknown(clientId);
+            return c;
+          },
+          () => undefined,
+        )
+        .finally(() => this.#inflight.delete(clientId));
+      this.#inflight.set(clientId, p);
+    }
+    return p;
+  }
+
+  #rememberUnknown(clientId: string): void {
+    const now = Date.now();
+    if (this.#unknown.size >= MAX_NEGATIVE) {
+      for (const [k, until] of this.#unknown) if (until <= now) this.#unknown.delete(k);
+      for (const k of this.#unknown.keys()) {
+        if (this.#unknown.size < MAX_NEGATIVE) break;
+        this.#unknown.delete(k);
+      }
+    }
+    this.#unknown.set(clientId, now + NEGATIVE_TTL_MS);
   }
 
   get(clientId: string): CachedClient | undefined {

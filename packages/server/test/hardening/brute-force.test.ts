@@ -70,11 +70,55 @@ describe('brute force and floods → 429 with Retry-After, legitimate clients un
     assert.equal(ok.status, 200);
   });
 
-  it('unknown client ids from one address are limited the same way', async () => {
+  it('unknown client ids from one address are limited the same way — a known client at that address is not', async () => {
     const statuses = [];
     for (let i = 0; i < MAX + 3; i++) statuses.push((await attempt('203.0.113.50', `ghost-${i}`, 'lk_x')).status);
     assert.deepEqual(statuses.slice(0, MAX), Array(MAX).fill(401));
     assert.deepEqual(statuses.slice(MAX), [429, 429, 429]);
+    // SPEC §5: the same address, a real client with its right secret: never refused for others' failures.
+    assert.equal((await attempt('203.0.113.50', victim.client_id, victim.client_secret)).status, 200);
+  });
+
+  it('the same-address bystander keeps getting 200 while another client id at that address is refused', async () => {
+    const target = (await srv.createClient({ client_name: 'target', scope: 'a' })) as typeof victim;
+    const bystander = (await srv.createClient({ client_name: 'bystander', scope: 'a' })) as typeof victim;
+    const from = '203.0.113.77';
+    const seen: number[] = [];
+    for (let i = 0; i < MAX + 5; i++) {
+      seen.push((await attempt(from, target.client_id, 'lk_bad' + i)).status);
+      assert.equal((await attempt(from, bystander.client_id, bystander.client_secret)).status, 200);
+    }
+    assert.deepEqual(seen.slice(0, MAX), Array(MAX).fill(401));
+    assert.ok(seen.slice(MAX).every((s) => s === 429), seen.join(','));
+    // The bystander's own wrong secret is a plain 401: its budget is its own.
+    assert.equal((await attempt(from, bystander.client_id, 'lk_wrong')).status, 401);
+  });
+
+  it('budgets use the id the credentials name, not a decoy body client_id', async () => {
+    const admin = (await srv.createClient({ client_name: 'decoyed', scope: 'a' })) as typeof victim;
+    const statuses: number[] = [];
+    for (let i = 0; i < MAX + 2; i++) {
+      const r = await postForm(
+        `${srv.url}/oauth2/token`,
+        { grant_type: 'client_credentials', client_id: `decoy-${i}` },
+        { authorization: basic(admin.client_id, 'lk_wrong' + i), 'x-forwarded-for': '203.0.113.88' },
+      );
+      statuses.push(r.status);
+    }
+    assert.deepEqual(statuses.slice(0, MAX), Array(MAX).fill(401));
+    assert.deepEqual(statuses.slice(MAX), [429, 429]);
+  });
+
+  it('a claimed id without the client-id syntax is invalid_client at once (60 KB, secret-shaped, spaces)', async () => {
+    for (const bad of ['x'.repeat(3000), 'a b c', 'ab', 'é-client']) {
+      const r = await attempt('203.0.113.99', bad, 'lk_x');
+      assert.equal(r.status, 401);
+      assert.equal(r.json.error, 'invalid_client');
+      assert.match(String(r.headers.get('www-authenticate')), /^Basic /);
+    }
+    const post = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', client_id: 'x'.repeat(60_000), client_secret: 'lk_x' }, { 'x-forwarded-for': '203.0.113.98' });
+    assert.equal(post.status, 401);
+    assert.equal(post.json.error, 'invalid_client');
   });
 
   it('rate-limit hits are counted in /metrics', async () => {
