@@ -75,6 +75,9 @@ export const settings = {
   jwksCacheTtl: setting({ env: 'LATCHKEY_JWKS_CACHE_TTL', default: 300, type: intFromString(1, 86_400), doc: 'Seconds a fetched client JWKS is used before it is fetched again.' }),
   jwksRefreshCooldown: setting({ env: 'LATCHKEY_JWKS_REFRESH_COOLDOWN', default: 30, type: intFromString(0, 3600), doc: 'Minimum seconds between two fetches of one client jwks_uri (unknown kid, failures).' }),
   outboundAllow: setting({ env: 'LATCHKEY_OUTBOUND_ALLOW', default: [], type: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter(Boolean) : v), z.array(z.string().min(1).max(253).regex(/^[A-Za-z0-9.:*_\/-]+$/, 'must be CIDRs, IP addresses or host names')).max(200)), doc: 'Comma-separated CIDRs, addresses or host names (`*.corp.example`) that outbound fetches (client jwks_uri, trusted issuers) may reach although they are internal (loopback, RFC 1918, ULA, link-local, CGNAT). Empty: only public addresses.' }),
+  bootstrapAdminId: setting({ env: 'LATCHKEY_BOOTSTRAP_ADMIN_ID', type: z.string().regex(/^[A-Za-z0-9._:][A-Za-z0-9._:-]{2,127}$/, 'must match [A-Za-z0-9._:-]{3,128} and not start with "-"').optional(), doc: 'First start only (empty store): client_id of the admin client to create instead of a generated one. Ignored once the store holds a signing key.' }),
+  bootstrapAdminSecret: setting({ env: 'LATCHKEY_BOOTSTRAP_ADMIN_SECRET', type: z.string().min(32, 'must be at least 32 characters').max(512).optional(), doc: 'First start only: the admin client secret to preset (hashed like any other, never printed). Prefer bootstrapAdminSecretFile. Needs bootstrapAdminId.' }),
+  bootstrapAdminSecretFile: setting({ env: 'LATCHKEY_BOOTSTRAP_ADMIN_SECRET_FILE', type: z.string().min(1).optional(), doc: 'First start only: file holding the admin client secret (e.g. a mounted Kubernetes Secret); surrounding whitespace is ignored. Needs bootstrapAdminId.' }),
   consoleDir: setting({ env: 'LATCHKEY_CONSOLE_DIR', derivedDefault: 'the console built into the package', type: z.string().min(1).optional(), doc: 'Directory of a built web console (index.html, assets/) to serve at / instead of the bundled one.' }),
 } as const;
 
@@ -192,6 +195,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) throw new ConfigError('invalid setting "tlsKey": tlsCert and tlsKey go together');
   if (c.tlsCa && !c.tlsCert && !c.tlsClientCertHeader) throw new ConfigError('invalid setting "tlsCa": needs a TLS listener (tlsCert, tlsKey) or tlsClientCertHeader');
   if (c.tlsClientCertHeader && !c.trustProxy) throw new ConfigError('invalid setting "tlsClientCertHeader": needs trustProxy (the proxies allowed to send it)');
+  if (c.bootstrapAdminSecret !== undefined && c.bootstrapAdminSecretFile !== undefined) throw new ConfigError('invalid setting "bootstrapAdminSecretFile": set bootstrapAdminSecret or bootstrapAdminSecretFile, not both');
+  if ((c.bootstrapAdminSecret !== undefined || c.bootstrapAdminSecretFile !== undefined) && c.bootstrapAdminId === undefined) throw new ConfigError('invalid setting "bootstrapAdminId" (LATCHKEY_BOOTSTRAP_ADMIN_ID): required with a bootstrap admin secret');
   const dataDir = resolve(c.dataDir);
   return Object.freeze({
     ...c,

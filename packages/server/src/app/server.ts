@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import type { Config } from '../config.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeSetting, type Config } from '../config.js';
 import { buildHttpServer } from '../http/server.js';
 import { ClientService } from '../management/clients.service.js';
 import { ADMIN_SCOPE, INTROSPECT_SCOPE } from '../shared/scope.js';
@@ -22,26 +23,65 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
 
 export interface Bootstrap {
   client_id: string;
+  /** The admin secret: generated (printed once by the CLI) or the preset one (never printed). */
   client_secret: string;
+  /** True when the id and secret came from bootstrapAdminId / bootstrapAdminSecret(File). */
+  preset: boolean;
 }
 
 /**
- * First start (no signing key yet): create the signing key and an admin client whose credentials are
- * returned once for printing. Later starts return undefined.
+ * The one row that says "the first admin has been made": a single-use value (unique key, kept until
+ * year 9999) in the store, so that of several nodes starting together on one empty database exactly
+ * one wins and creates (and prints) the admin client. Atomic on PostgreSQL (unique insert) and on
+ * SQLite (one writer at a time), across processes and workers.
+ */
+export const BOOTSTRAP_MARKER = 'latchkey:bootstrap:admin';
+const FOREVER = 253_402_300_799;
+
+/** The preset admin secret, if configured: from bootstrapAdminSecret or the file bootstrapAdminSecretFile. */
+function presetSecret(config: Config): string | undefined {
+  if (config.bootstrapAdminSecret !== undefined) return config.bootstrapAdminSecret;
+  if (config.bootstrapAdminSecretFile === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(config.bootstrapAdminSecretFile, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError(`invalid setting ${describeSetting('bootstrapAdminSecretFile')}: cannot read ${config.bootstrapAdminSecretFile} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (text.length < 32 || text.length > 512 || /\s/.test(text)) {
+    throw new ConfigError(`invalid setting ${describeSetting('bootstrapAdminSecretFile')}: ${config.bootstrapAdminSecretFile} must hold one secret of 32 to 512 characters without spaces`);
+  }
+  return text;
+}
+
+/**
+ * First start (no signing key yet): create the signing key and the admin client — with the preset id
+ * and secret when configured (LATCHKEY_BOOTSTRAP_ADMIN_*), else generated; the credentials are
+ * returned once, for printing. Of several nodes starting together on one store exactly one creates it
+ * (BOOTSTRAP_MARKER); the others, and every later start, return undefined.
  */
 export async function bootstrap(rt: Pick<Runtime, 'store' | 'keyring' | 'config' | 'hasher' | 'sealer' | 'outbound'>): Promise<Bootstrap | undefined> {
   if ((await rt.store.listKeys()).length > 0) return undefined;
+  // Read (and check) the preset secret before claiming the marker: a bad file must not use up the first start.
+  const secret = presetSecret(rt.config);
+  const id = rt.config.bootstrapAdminId;
+  if (id !== undefined && (await rt.store.getClient(id))) {
+    throw new ConfigError(`invalid setting ${describeSetting('bootstrapAdminId')}: a client ${id} already exists in this store`);
+  }
+  if (!(await rt.store.useOnce(BOOTSTRAP_MARKER, FOREVER))) return undefined; // another node made the admin
   await rt.keyring.ensureKey();
   const admin = await new ClientService(rt).create(
     {
+      ...(id !== undefined ? { client_id: id } : {}),
       client_name: 'Latchkey admin',
       scope: `${ADMIN_SCOPE} ${INTROSPECT_SCOPE}`,
       audience: [rt.config.issuer],
       token_endpoint_auth_method: 'client_secret_basic',
     },
     'bootstrap',
+    secret !== undefined ? { secret } : {},
   );
-  return { client_id: admin.client_id as string, client_secret: admin.client_secret as string };
+  return { client_id: admin.client_id as string, client_secret: secret ?? (admin.client_secret as string), preset: secret !== undefined };
 }
 
 export interface RunningServer {

@@ -46,7 +46,8 @@ const jwks = z.object({ keys: z.array(jwk).min(1).max(20) }).superRefine((s, ctx
   });
 });
 
-export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{3,128}$/;
+/** 3–128 of [A-Za-z0-9._:-], never starting with "-" (it would read as a command-line option). */
+export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:][A-Za-z0-9._:-]{2,127}$/;
 
 /**
  * Client metadata accepted by the CLI, the admin API and (restricted further) RFC 7591 registration.
@@ -54,7 +55,7 @@ export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._:-]{3,128}$/;
  */
 export const clientMetadataSchema = z
   .object({
-    client_id: z.string().regex(CLIENT_ID_PATTERN, 'must match [A-Za-z0-9._:-]{3,128}').optional(),
+    client_id: z.string().regex(CLIENT_ID_PATTERN, 'must match [A-Za-z0-9._:-]{3,128} and not start with "-"').optional(),
     client_name: z.string().min(1).max(200).optional(),
     scope: scopeString.optional(),
     default_scope: scopeString.nullable().optional(),

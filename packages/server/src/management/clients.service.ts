@@ -123,8 +123,8 @@ export class ClientService {
    * the row also keeps it sealed (row-bound AAD), one per secret, so that a rotation's grace period
    * covers these clients as it does client_secret_basic/post.
    */
-  private newSecret(clientId: string, method: TokenEndpointAuthMethod, expiresAt: number | null): { secret: string; record: ClientSecretRecord; legacySealed: string | undefined } {
-    const secret = generateSecret();
+  private newSecret(clientId: string, method: TokenEndpointAuthMethod, expiresAt: number | null, given?: string): { secret: string; record: ClientSecretRecord; legacySealed: string | undefined } {
+    const secret = given ?? generateSecret();
     const id = randomBytes(9).toString('base64url');
     const jwt = method === 'client_secret_jwt';
     return {
@@ -145,13 +145,27 @@ export class ClientService {
     };
   }
 
-  async create(input: ClientMetadataInput, actor: string, opts: { secretExpiresIn?: number } = {}): Promise<Record<string, unknown>> {
+  /**
+   * `secret`: use this secret instead of generating one (a preset bootstrap admin, an imported client);
+   * it is hashed (and sealed for client_secret_jwt) like a generated one and never returned.
+   * `secretImported` marks the client `secret_imported: true` (shown by show/export) until its secret is
+   * rotated. `dryRun` runs every check and returns the client without writing anything.
+   */
+  async create(
+    input: ClientMetadataInput,
+    actor: string,
+    opts: { secretExpiresIn?: number; secret?: string; secretImported?: boolean; dryRun?: boolean } = {},
+  ): Promise<Record<string, unknown>> {
     const m = this.parse(input);
     const now = Date.now();
     const clientId = m.client_id ?? generateClientId();
     const method = (m.token_endpoint_auth_method ?? 'client_secret_basic') as TokenEndpointAuthMethod;
     const extra: Record<string, unknown> = {};
     for (const k of EXTRA_FIELDS) if (m[k] !== undefined) extra[k] = m[k];
+    if (opts.secret !== undefined && !SECRET_METHODS.has(m.token_endpoint_auth_method ?? 'client_secret_basic')) {
+      throw new ValidationError('client_secret', `${m.token_endpoint_auth_method ?? ''} clients have no secret`);
+    }
+    if (opts.secret !== undefined && opts.secretImported) extra.secret_imported = true;
     const rec: ClientRecord = {
       client_id: clientId,
       client_name: m.client_name ?? clientId,
@@ -175,16 +189,18 @@ export class ClientService {
     await this.checkTrustedIssuer(rec);
     let secret: { secret: string; record: ClientSecretRecord } | undefined;
     if (SECRET_METHODS.has(method)) {
-      const made = this.newSecret(clientId, method, opts.secretExpiresIn ? now + opts.secretExpiresIn * 1000 : null);
+      const made = this.newSecret(clientId, method, opts.secretExpiresIn ? now + opts.secretExpiresIn * 1000 : null, opts.secret);
       secret = made;
       // client_secret_jwt: the server needs the secret itself as the HMAC key — kept sealed, not hashed only.
       if (made.legacySealed !== undefined) rec.secret_sealed = made.legacySealed;
     }
     if (await this.s.store.getClient(clientId)) throw new ValidationError('client_id', 'already exists');
+    if (opts.dryRun) return publicClient(rec, secret ? [secret.record] : []);
     await this.s.store.insertClient(rec, secret?.record).catch(duplicateIdentity);
     const pub = publicClient(rec, secret ? [secret.record] : []);
     await this.audit(actor, 'client.create', clientId, null, pub);
-    return secret ? { ...pub, client_secret: secret.secret } : pub;
+    // A given secret is never handed back: its owner has it already.
+    return secret && opts.secret === undefined ? { ...pub, client_secret: secret.secret } : pub;
   }
 
   async get(clientId: string): Promise<Record<string, unknown> | undefined> {
@@ -256,6 +272,11 @@ export class ClientService {
     const grace = Math.max(0, opts.graceSeconds ?? 0);
     const { secret, record, legacySealed } = this.newSecret(clientId, before.token_endpoint_auth_method, opts.expiresIn ? now + opts.expiresIn * 1000 : null);
     await this.s.store.rotateSecret(clientId, record, now + grace * 1000, legacySealed);
+    if (before.extra.secret_imported !== undefined) {
+      // The imported secret is being replaced: the client no longer needs flagging.
+      const { secret_imported: _flag, ...extra } = before.extra;
+      await this.s.store.updateClient(clientId, { extra, updated_at: Date.now() });
+    }
     const after = (await this.s.store.getClient(clientId))!;
     const pub = publicClient(after, await this.s.store.listSecrets(clientId));
     await this.audit(actor, 'client.rotate_secret', clientId, null, { grace_seconds: grace, old_secrets_expire_at: Math.floor((now + grace * 1000) / 1000) });

@@ -10,6 +10,11 @@ import { checkListen, checkTlsFiles } from './start-preflight.js';
 
 function printBootstrap(b: Bootstrap | undefined): void {
   if (!b) return;
+  if (b.preset) {
+    // The preset secret is the operator's own: never echoed.
+    process.stdout.write(`\nLatchkey initialised a new data store with the preset admin client ${b.client_id} (bootstrapAdminId; its secret is not shown).\n\n`);
+    return;
+  }
   // Printed once, to the terminal only — never through the logger.
   process.stdout.write(
     [
