@@ -6,6 +6,7 @@ import { buildHttpServer } from '../http/server.js';
 import { ClientService } from '../management/clients.service.js';
 import { ADMIN_SCOPE, INTROSPECT_SCOPE } from '../shared/scope.js';
 import { composeServer, type ComposedServer } from './compose.js';
+import { maskSecrets } from './log-mask.js';
 import { closeRuntime, openRuntime, startRuntime, type Runtime } from './runtime.js';
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
@@ -17,6 +18,8 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'client_secret', 'client_assertion', 'access_token', 'token', 'secret', '*.client_secret', '*.access_token'],
       censor: '[redacted]',
     },
+    // Every line, every field: values shaped like Latchkey secrets/tokens or JWTs are masked (log-mask.ts).
+    hooks: { streamWrite: maskSecrets },
   };
   return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }

@@ -1,5 +1,8 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
+/** A migration sees the schema as it was at its own point in history, not today's `Database`: any table, columns not typed. */
+type MigrationDb = Record<string, Record<string, unknown>>;
+
 /**
  * One set of migrations for every dialect. Times are epoch ms (`*_at`) or epoch seconds (`exp`, `iat`);
  * JSON values are stored as text so both dialects read them the same way.
@@ -8,7 +11,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
   const big = dialect === 'postgres' ? 'bigint' : 'integer';
   const all: Record<string, Migration> = {
     '0001_initial': {
-      async up(db: Kysely<any>) {
+      async up(db: Kysely<MigrationDb>) {
         await db.schema
           .createTable('clients')
           .addColumn('client_id', 'text', (c) => c.primaryKey())
@@ -108,7 +111,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
           .addColumn('created_by', 'text', (c) => c.notNull())
           .execute();
       },
-      async down(db: Kysely<any>) {
+      async down(db: Kysely<MigrationDb>) {
         for (const t of ['registration_tokens', 'use_once', 'revoked_jtis', 'opaque_tokens', 'audit', 'changes', 'signing_keys', 'client_secrets', 'clients']) {
           await db.schema.dropTable(t).ifExists().execute();
         }
@@ -116,7 +119,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
     },
     // RFC 7592: one registration access token per dynamically registered client, deleted with it.
     '0002_client_registrations': {
-      async up(db: Kysely<any>) {
+      async up(db: Kysely<MigrationDb>) {
         await db.schema
           .createTable('client_registrations')
           .addColumn('client_id', 'text', (c) => c.primaryKey().references('clients.client_id').onDelete('cascade'))
@@ -126,7 +129,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
           .addColumn('created_by', 'text', (c) => c.notNull())
           .execute();
       },
-      async down(db: Kysely<any>) {
+      async down(db: Kysely<MigrationDb>) {
         await db.schema.dropTable('client_registrations').ifExists().execute();
       },
     },
@@ -136,7 +139,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
     // no KEK to re-seal it, so it keeps its legacy AAD `client-secret:<client_id>` (still bound to the
     // client; jwt-assertion.ts opens it with that AAD). Newest = greatest created_at, then greatest id.
     '0003_client_secret_sealed': {
-      async up(db: Kysely<any>) {
+      async up(db: Kysely<MigrationDb>) {
         await db.schema.alterTable('client_secrets').addColumn('secret_sealed', 'text').execute();
         await sql`
           update client_secrets
@@ -154,7 +157,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
                 )
            )`.execute(db);
       },
-      async down(db: Kysely<any>) {
+      async down(db: Kysely<MigrationDb>) {
         await db.schema.alterTable('client_secrets').dropColumn('secret_sealed').execute();
       },
     },
@@ -162,7 +165,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
     // subject) — unique, so one workload identity maps to at most one client (NULLs, i.e. every other
     // client, never collide in either dialect).
     '0004_trusted_issuers': {
-      async up(db: Kysely<any>) {
+      async up(db: Kysely<MigrationDb>) {
         await db.schema
           .createTable('trusted_issuers')
           .addColumn('name', 'text', (c) => c.primaryKey())
@@ -180,7 +183,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
         await db.schema.alterTable('clients').addColumn('federated_claims', 'text').execute();
         await db.schema.createIndex('clients_federated_identity').on('clients').columns(['federated_issuer', 'federated_subject']).unique().execute();
       },
-      async down(db: Kysely<any>) {
+      async down(db: Kysely<MigrationDb>) {
         await db.schema.dropIndex('clients_federated_identity').ifExists().execute();
         for (const c of ['federated_claims', 'federated_subject', 'federated_issuer']) await db.schema.alterTable('clients').dropColumn(c).execute();
         await db.schema.dropTable('trusted_issuers').ifExists().execute();
