@@ -60,10 +60,11 @@ export interface Runtime {
 
 /** Opens the store, migrates it, loads keys. Used by the server and by CLI commands. */
 export async function openRuntime(config: Config, log: Logger, opts: { createKek?: boolean } = {}): Promise<Runtime> {
-  const store = openStore(config.db, { sqliteCacheMb: config.sqliteCacheMb });
+  const warn = (message: string) => log.warn(message);
+  const store = openStore(config.db, { sqliteCacheMb: config.sqliteCacheMb, warn });
   try {
     await store.migrate();
-    const kek = loadKek({ kek: config.kek, dataDir: config.dataDir, create: opts.createKek ?? true });
+    const kek = loadKek({ kek: config.kek, dataDir: config.dataDir, create: opts.createKek ?? true, warn });
     const sealer = new Sealer(kek);
     const hasher = new SecretHasher(kek);
     const keyring = new Keyring(store, sealer, {

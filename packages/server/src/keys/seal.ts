@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensurePrivateDir, ensurePrivateFile, type Warn } from '../store/sqlite/file-modes.js';
 
 /**
  * Envelope encryption under the key-encryption key (KEK): AES-256-GCM, 96-bit random IV,
@@ -51,12 +52,18 @@ function decodeKek(v: string): Buffer {
  * Trade-off (docs/operations.md): the file lives next to the SQLite database, so a copy of the whole
  * data dir holds both lock and key; it still protects a database dump or a PostgreSQL backup.
  */
-export function loadKek(opts: { kek?: string | undefined; dataDir: string; create: boolean }): Buffer {
+export function loadKek(opts: { kek?: string | undefined; dataDir: string; create: boolean; warn?: Warn }): Buffer {
+  const warn = opts.warn ?? (() => {});
+  // An existing data directory is tightened to 0700 (issue #14): it holds the database and the KEK file.
+  if (existsSync(opts.dataDir)) ensurePrivateDir(opts.dataDir, warn);
   if (opts.kek) return decodeKek(opts.kek);
   const path = join(opts.dataDir, 'kek');
-  if (existsSync(path)) return decodeKek(readFileSync(path, 'utf8'));
+  if (existsSync(path)) {
+    ensurePrivateFile(path, warn);
+    return decodeKek(readFileSync(path, 'utf8'));
+  }
   if (!opts.create) throw new Error(`no key-encryption key: set LATCHKEY_KEK or create ${path}`);
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(opts.dataDir, warn);
   const kek = randomBytes(32);
   try {
     writeFileSync(path, kek.toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, type Database as Schema } from '../kysely-store.js';
+import { createPrivateFile, ensurePrivateFile, sqliteFiles, type Warn } from './file-modes.js';
 
 const UNAVAILABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
@@ -43,11 +44,19 @@ export class SqliteStore extends KyselyStore {
    * `cacheMb` bounds SQLite's page cache (better-sqlite3 builds with a 16 MiB default; Latchkey's is 4 MiB). The cache fills
    * as the tables grow — resident memory rises by up to this much, then stays flat (docs/reliability.md).
    */
-  constructor(path: string, cacheMb = 4) {
+  constructor(path: string, cacheMb = 4, opts: { warn?: Warn } = {}) {
     super();
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const file = path !== ':memory:' && path !== '' && !path.startsWith('file:');
+    if (file) {
+      // Directories it creates are 0700; the database is created 0600 before SQLite opens it, so its
+      // WAL and SHM files (which SQLite creates with the database's mode) are 0600 too.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      createPrivateFile(path);
+    }
     this.sqlite = new Database(path);
     this.sqlite.pragma('journal_mode = WAL');
+    // Existing files from older versions (0644): warn and fix.
+    if (file) for (const f of sqliteFiles(path)) ensurePrivateFile(f, opts.warn ?? (() => {}));
     this.sqlite.pragma('synchronous = FULL');
     this.sqlite.pragma('busy_timeout = 5000');
     this.sqlite.pragma('foreign_keys = ON');
