@@ -45,7 +45,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
       clientSecretBasic({ clients: rt.clients, hasher: rt.hasher, issuer }),
       clientSecretPost({ clients: rt.clients, hasher: rt.hasher, issuer }),
       // private_key_jwt, client_secret_jwt (RFC 7523) and federated_jwt (SPEC §9: a trusted issuer's platform token)
-      routeAssertions(jwtAssertion(rt), federatedAssertion({ issuers: rt.trustedIssuers, clients: rt.clients, config, useOnce: rt.useOnce })),
+      routeAssertions(jwtAssertion(rt), federatedAssertion({ issuers: rt.trustedIssuers, clients: rt.clients, config, useOnce: (key, exp) => rt.useOnce(key, exp) })),
       mutualTls(rt), // tls_client_auth, self_signed_tls_client_auth (RFC 8705)
     ],
     issuer,

@@ -64,17 +64,12 @@ export function createOutbound(opts: OutboundOptions): Outbound {
   const connectTimeout = Math.min(opts.connectTimeoutMs ?? MAX_CONNECT_TIMEOUT_MS, MAX_CONNECT_TIMEOUT_MS);
   const lookup = guardedLookup(policy);
 
-  function fetchJson(url: string, fo: FetchJsonOptions): Promise<unknown> {
-    let u: URL;
-    try {
-      u = policy.checkUrl(url);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+  async function fetchJson(url: string, fo: FetchJsonOptions): Promise<unknown> {
+    const u = policy.checkUrl(url);
     const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
     if (parseIp(host)) {
       const why = policy.addressRefusal(host, u.hostname);
-      if (why !== undefined) return Promise.reject(new OutboundError('ERR_OUTBOUND_ADDRESS_REFUSED', why));
+      if (why !== undefined) throw new OutboundError('ERR_OUTBOUND_ADDRESS_REFUSED', why);
     }
     return new Promise<unknown>((resolve, reject) => {
       let settled = false;

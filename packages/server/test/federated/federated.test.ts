@@ -180,13 +180,13 @@ for (const store of ['sqlite', 'postgres'] as const) {
 
     it('registration rules: one client per (issuer, subject); federated_identity exclusive with keys; issuer must be trusted', { skip }, async () => {
       const svc = new ClientService(srv.services);
-      const create = (meta: Record<string, unknown>) => svc.create({ scope: 'a', token_endpoint_auth_method: 'federated_jwt', ...meta } as never, 'test');
+      const create = (meta: Record<string, unknown>) => svc.create({ scope: 'a', token_endpoint_auth_method: 'federated_jwt', ...meta }, 'test');
       const field = (f: string, msg: RegExp) => (e: { error?: string; field?: string; message: string }) => e.error === 'invalid_client_metadata' && e.field === f && msg.test(e.message);
       await assert.rejects(create({ federated_identity: { issuer: 'cluster', subject: K8S_SUB } }), field('federated_identity', /already mapped/));
       await assert.rejects(create({ federated_identity: { issuer: 'nope', subject: 'x' } }), field('federated_identity.issuer', /no trusted issuer/));
       await assert.rejects(create({}), field('federated_identity', /needs federated_identity/));
       await assert.rejects(create({ federated_identity: { issuer: 'cluster', subject: 'y' }, jwks_uri: 'https://keys.example.com/jwks' }), field('federated_identity', /no jwks/));
-      await assert.rejects(svc.create({ scope: 'a', federated_identity: { issuer: 'cluster', subject: 'z' } } as never, 'test'), field('federated_identity', /only with/));
+      await assert.rejects(svc.create({ scope: 'a', federated_identity: { issuer: 'cluster', subject: 'z' } }, 'test'), field('federated_identity', /only with/));
       await assert.rejects(create({ federated_identity: { issuer: 'cluster', subject: 'w', claims: { aud: 'x' } } }), field('federated_identity.claims', /cannot be conditions/));
       const other = await create({ federated_identity: { issuer: 'cluster', subject: 'system:serviceaccount:payments:other' } });
       await assert.rejects(svc.update(other.client_id as string, { federated_identity: { issuer: 'cluster', subject: K8S_SUB } }, 'test'), field('federated_identity', /already mapped/));

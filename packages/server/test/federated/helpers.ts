@@ -32,7 +32,7 @@ export async function platformToken(
   const t = now();
   const all: Record<string, unknown> = { iat: t, nbf: t, exp: t + (opts.lifetime ?? 600), ...claims };
   for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k];
-  const header: Record<string, unknown> = { alg: (key.publicJwk.alg as string) ?? 'ES256', kid: key.kid, ...(opts.header ?? {}) };
+  const header: Record<string, unknown> = { alg: key.publicJwk.alg ?? 'ES256', kid: key.kid, ...(opts.header ?? {}) };
   for (const k of Object.keys(header)) if (header[k] === undefined) delete header[k];
   return new SignJWT(all).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
 }

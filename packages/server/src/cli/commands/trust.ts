@@ -91,7 +91,7 @@ export function trustCommand(): Command {
       const t = await withRuntime(o, (rt) => new TrustedIssuerService({ store: rt.store, outbound: rt.outbound.policy }).get(name));
       if (!t) throw new OAuthError('not_found', `no trusted issuer named ${name}`);
       const { jwks, ...shown } = t;
-      const kids = (jwks as { keys?: { kid?: unknown }[] } | undefined)?.keys?.map((k) => String(k.kid ?? '(no kid)'));
+      const kids = (jwks as { keys?: { kid?: unknown }[] } | undefined)?.keys?.map((k) => (typeof k.kid === 'string' ? k.kid : '(no kid)'));
       print(o, t, () => kv({ ...shown, ...(kids ? { key_ids: kids } : {}) }));
     } catch (e) {
       fail(e, o.json);

@@ -38,7 +38,7 @@ export interface FederatedAssertionDeps {
  * The token endpoint URL only with the legacy `allowTokenEndpointAudience` setting.
  */
 function audienceOk(aud: unknown, issuer: string, allowTokenEndpoint: boolean): boolean {
-  const v = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
+  const v: unknown = Array.isArray(aud) ? (aud.length === 1 ? (aud as unknown[])[0] : undefined) : aud;
   if (typeof v !== 'string') return false;
   return v === issuer || (allowTokenEndpoint && v === `${issuer}/oauth2/token`);
 }
@@ -149,7 +149,7 @@ export function federatedAssertion(deps: FederatedAssertionDeps): FederatedAuthe
     // RFC 8725 §3.1 / §2.1: the algorithm comes from the allow-list, never from the token alone.
     if (!algAllowed(header.alg, 'private-key-jwt')) throw invalidClient(`federated assertion: alg ${header.alg} not allowed`);
     for (const h of KEY_LOCATING_HEADERS) if (h in header) throw invalidClient(`federated assertion: header ${h} refused`);
-    if (header.typ !== undefined && (typeof header.typ !== 'string' || REFUSED_TYP.has(normalizeTyp(header.typ)))) throw invalidClient(`federated assertion: typ ${String(header.typ)} refused`);
+    if (header.typ !== undefined && (typeof header.typ !== 'string' || REFUSED_TYP.has(normalizeTyp(header.typ)))) throw invalidClient(`federated assertion: typ ${JSON.stringify(header.typ)} refused`);
 
     const issuer = issuerOf(type, p, issuers);
     if (!issuer) throw invalidClient(`federated assertion: issuer ${typeof p.iss === 'string' ? p.iss.slice(0, 200) : '(none)'} is not trusted${type === JWT_SPIFFE_ASSERTION_TYPE ? ' (or sub is not a SPIFFE ID of a trusted trust domain)' : ''}`);
@@ -165,7 +165,7 @@ export function federatedAssertion(deps: FederatedAssertionDeps): FederatedAuthe
 
     let verified: boolean;
     try {
-      verified = verifyParsed(jws, await issuer.verifier(header.alg as Parameters<TrustedIssuer['verifier']>[0], header.kid));
+      verified = verifyParsed(jws, await issuer.verifier(header.alg, header.kid));
     } catch (e) {
       if (e instanceof IssuerKeyError) throw invalidClient(`federated assertion: ${e.code}: ${e.message}`);
       throw e;

@@ -64,7 +64,7 @@ export function parseIssuerJwks(doc: unknown, kind: TrustedIssuerRecord['kind'])
       const { use: _use, ...rest } = jwk;
       jwk = rest;
     }
-    if (jwk.use !== undefined && jwk.use !== 'sig') return void skipped.push(`#${i}: use ${String(jwk.use)}`);
+    if (jwk.use !== undefined && jwk.use !== 'sig') return void skipped.push(`#${i}: use ${JSON.stringify(jwk.use)}`);
     try {
       const v = validatePublicJwk(jwk, 'verification');
       keys.push({ kid: v.kid, jwk, key: v.key, verifiers: new Map() });
