@@ -1,7 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { algFitsKeyType, hasPrivateMembers, isAsymmetricAlg, jwkFitsAlg, validatePublicJwk } from '@latchkey/jose-core';
 import type { Config } from '../config.js';
-import { isLoopbackHost } from '../config.js';
 import type { CachedClient } from '../store/client-cache.js';
 import { createOutbound, OutboundError, type Outbound } from '../outbound/index.js';
 import type { ClientRecord } from '../store/types.js';
@@ -55,22 +54,6 @@ function toKeySet(doc: unknown): KeySet {
   // A JWKS that publishes private key material is compromised: refuse it as a whole.
   if (keys.some(hasPrivateMembers)) throw new ClientKeyError('ERR_JWKS_INVALID', 'the JWKS contains private or symmetric key material');
   return { keys, imported: new Map() };
-}
-
-/**
- * jwks_uri is fetched only over https, except for loopback URLs while the issuer itself is a loopback
- * (development) one: a registered URI must not turn the server into a probe of its own network.
- */
-export function jwksUriAllowed(uri: string, issuer: string): boolean {
-  let u: URL;
-  try {
-    u = new URL(uri);
-  } catch {
-    return false;
-  }
-  if (u.username || u.password) return false;
-  if (u.protocol === 'https:') return true;
-  return u.protocol === 'http:' && isLoopbackHost(u.hostname) && isLoopbackHost(new URL(issuer).hostname);
 }
 
 /**
@@ -189,12 +172,14 @@ export class ClientKeys {
 
   /**
    * Verification keys of `client` that fit a JWS header `{alg, kid}`: with a `kid`, the keys with that
-   * kid (fetching jwks_uri again once if none); without one, every key that fits the algorithm (at most 5).
+   * kid (fetching jwks_uri again once if none); without one, the client's only key (SPEC §8: with more
+   * than one key registered, an assertion without `kid` is refused — no trying keys in turn).
    * Throws ClientKeyError when there is none.
    */
   async verificationKeys(client: CachedClient, alg: string, kid: string | undefined): Promise<KeyObject[]> {
     let set = await this.#set(client);
     if (!set) throw new ClientKeyError('ERR_JWKS_NO_MATCHING_KEY', 'the client has no registered keys');
+    if (kid === undefined && set.keys.length > 1) throw new ClientKeyError('ERR_JWKS_NO_MATCHING_KEY', `the client has ${set.keys.length} keys: the assertion must name one with kid`);
     let idx = ClientKeys.#candidates(set, alg, kid);
     if (idx.length === 0 && kid !== undefined && client.record.jwks_uri) {
       // Unknown kid: the client may have rotated its keys (rate-limited by the cool-down).
