@@ -100,7 +100,8 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
       consoleMark,
       log,
     }),
-    opsFeature({ store, metrics }),
+    // With an ops listener (opsPort), /metrics is served only there; /healthz and /readyz on both.
+    opsFeature({ store, metrics, ...(config.opsPort !== undefined ? { routes: ['healthz', 'readyz'] as const } : {}) }),
   ] as const;
 
   const http: HttpServerOptions = {
@@ -113,7 +114,12 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
     oauthEndpoints,
     features,
   };
-  return { http, metadata, endpoints: { token, introspection, revocation }, authentication, authenticate, clientService, adminAuth };
+  // ---- the operations listener (opsHost:opsPort), when configured: plain HTTP, ops routes only ----
+  const opsHttp: HttpServerOptions | undefined =
+    config.opsPort === undefined
+      ? undefined
+      : { issuer, log, trustProxy: undefined, tls: undefined, clientCertificateHeader: undefined, clientCa: [], oauthEndpoints: [], features: [opsFeature({ store, metrics })] };
+  return { http, opsHttp, metadata, endpoints: { token, introspection, revocation }, authentication, authenticate, clientService, adminAuth };
 }
 
 export type ComposedServer = ReturnType<typeof composeServer>;

@@ -7,6 +7,7 @@ import { ClientService } from '../management/clients.service.js';
 import { ADMIN_SCOPE, INTROSPECT_SCOPE } from '../shared/scope.js';
 import { composeServer, type ComposedServer } from './compose.js';
 import { maskSecrets } from './log-mask.js';
+import { trustProxyRanges } from '../limits/failure-limiter.js';
 import { closeRuntime, openRuntime, startRuntime, type Runtime } from './runtime.js';
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
@@ -93,6 +94,8 @@ export interface RunningServer {
   composed: ComposedServer;
   http: FastifyInstance;
   url: string;
+  /** The operations listener (opsHost:opsPort: /metrics, /healthz, /readyz), when configured. */
+  ops: { http: FastifyInstance; url: string } | undefined;
   bootstrap: Bootstrap | undefined;
   close(): Promise<void>;
 }
@@ -103,6 +106,7 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
   const runtime = await openRuntime(config, log);
   let boot: Bootstrap | undefined;
   let http: FastifyInstance | undefined;
+  let opsHttp: FastifyInstance | undefined;
   let composed: ComposedServer;
   try {
     // Reads the TLS files: a missing one is a ConfigError before anything is served.
@@ -111,7 +115,12 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
     await startRuntime(runtime);
     http = await buildHttpServer(composed.http);
     await http.listen({ port: opts.port ?? config.port, host: config.host });
+    if (composed.opsHttp && config.opsPort !== undefined) {
+      opsHttp = await buildHttpServer(composed.opsHttp);
+      await opsHttp.listen({ port: config.opsPort, host: config.opsHost });
+    }
   } catch (e) {
+    await opsHttp?.close().catch(() => {});
     await http?.close().catch(() => {});
     await closeRuntime(runtime).catch(() => {});
     throw e;
@@ -119,16 +128,24 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
   const addr = http.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const ranges = trustProxyRanges(config.trustProxy);
+  if (ranges.length > 0) {
+    log.warn(`trustProxy names address ranges (${ranges.join(', ')}): every host in them can set X-Forwarded-For, i.e. choose the client address the failed-authentication limits count; list the proxies' own addresses instead`);
+  }
+  const opsAddr = opsHttp?.server.address();
+  const opsUrl = opsAddr && typeof opsAddr === 'object' ? `http://${config.opsHost.includes(':') ? `[${config.opsHost}]` : config.opsHost}:${opsAddr.port}` : undefined;
   let closed = false;
   return {
     runtime,
     composed,
     http,
     url: `${composed.http.tls ? 'https' : 'http'}://${host}:${port}`,
+    ops: opsHttp && opsUrl ? { http: opsHttp, url: opsUrl } : undefined,
     bootstrap: boot,
     async close() {
       if (closed) return;
       closed = true;
+      await opsHttp?.close();
       await http!.close();
       await closeRuntime(runtime);
     },

@@ -2,8 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
-/** GET /healthz (process up), /readyz (store answers within 1 s, else 503) and /metrics (Prometheus). */
-export function opsFeature(o: { store: Pick<Store, 'ping' | 'dialect'>; metrics: Pick<Metrics, 'registry'> }): {
+/** The operations routes; a listener may serve a subset (the ops listener, issue #14). */
+export type OpsRoute = 'healthz' | 'readyz' | 'metrics';
+
+/**
+ * GET /healthz (process up), /readyz (store answers within 1 s, else 503) and /metrics (Prometheus) —
+ * or only the routes in `routes`.
+ */
+export function opsFeature(o: { store: Pick<Store, 'ping' | 'dialect'>; metrics: Pick<Metrics, 'registry'>; routes?: readonly OpsRoute[] }): {
   readonly name: string;
   readonly plugin: FastifyPluginAsync;
 } {
@@ -11,8 +17,9 @@ export function opsFeature(o: { store: Pick<Store, 'ping' | 'dialect'>; metrics:
   return {
     name: 'ops',
     plugin: async (app) => {
-      app.get('/healthz', (_req, reply) => reply.code(200).headers(json).send(JSON.stringify({ status: 'ok' })));
-      app.get('/readyz', async (_req, reply) => {
+      const serves = (r: OpsRoute) => o.routes === undefined || o.routes.includes(r);
+      if (serves('healthz')) app.get('/healthz', (_req, reply) => reply.code(200).headers(json).send(JSON.stringify({ status: 'ok' })));
+      if (serves('readyz')) app.get('/readyz', async (_req, reply) => {
         let timer: NodeJS.Timeout | undefined;
         try {
           await Promise.race([
@@ -32,7 +39,7 @@ export function opsFeature(o: { store: Pick<Store, 'ping' | 'dialect'>; metrics:
           clearTimeout(timer);
         }
       });
-      app.get('/metrics', async (_req, reply) => reply.code(200).header('content-type', o.metrics.registry.contentType).send(await o.metrics.registry.metrics()));
+      if (serves('metrics')) app.get('/metrics', async (_req, reply) => reply.code(200).header('content-type', o.metrics.registry.contentType).send(await o.metrics.registry.metrics()));
     },
   };
 }
