@@ -6,7 +6,10 @@ import type { Keyring } from '../keys/keyring.js';
 import type { ClientService } from '../management/clients.service.js';
 import type { Store } from '../store/store.js';
 import { describeZodError } from '../management/client-metadata.js';
-import { isValidScopeToken } from '../shared/scope.js';
+import { exportClients, importClients, IMPORT_FORMATS } from '../management/client-import.js';
+
+const importQuery = z.object({ dry_run: z.enum(['true', 'false']).optional(), format: z.enum(IMPORT_FORMATS as ['latchkey', 'keycloak', 'hydra']).optional() });
+import { ADMIN_SCOPE } from '../shared/scope.js';
 import type { AdminAuthenticator, AdminPrincipal } from './admin-auth.js';
 import { openApiDocument } from './openapi.js';
 import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from '../management/registration-tokens.js';
@@ -67,12 +70,6 @@ function jsonBody(req: FastifyRequest): Record<string, unknown> {
 const intParam = (min: number, max: number) =>
   z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v), z.number({ error: 'must be an integer' }).int().min(min).max(max));
 
-const scopeString = z
-  .string()
-  .max(4096)
-  .refine((s) => s.split(' ').filter(Boolean).every(isValidScopeToken), 'must be space-separated scope tokens (RFC 6749 §3.3)')
-  .transform((s) => [...new Set(s.split(' ').filter(Boolean))].join(' '));
-
 const listQuery = z.object({ limit: intParam(1, 500).default(50), offset: intParam(0, 1_000_000_000).default(0), search: z.string().max(200).optional() });
 const rotateBody = z.object({ grace_seconds: z.number().int().min(0).max(30 * 86_400).optional(), expires_in: z.number().int().min(1).max(10 * 31_536_000).optional() }).strict();
 const keysRotateBody = z.object({ alg: z.enum(['ES256', 'EdDSA', 'RS256', 'PS256']).optional(), prepublish_seconds: z.number().int().min(0).max(31_536_000).optional() }).strict();
@@ -86,7 +83,6 @@ const auditQuery = z.object({
   client: z.string().max(128).optional(),
   limit: intParam(1, 1000).default(100),
 });
-const regTokenBody = z.object({ scope: scopeString.nullable().optional(), ttl: z.number().int().min(60).max(31_536_000).optional() }).strict();
 const idParam = z.string().min(1).max(256);
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -102,6 +98,8 @@ type Handler = (req: FastifyRequest, p: AdminPrincipal, actor: string) => Promis
  */
 export interface AdminApiDeps {
   readonly issuer: string;
+  /** Audience of tokens of clients with an empty audience list (config defaultAudience; default: the issuer). */
+  readonly defaultAudience?: string | undefined;
   readonly adminAuth: AdminAuthenticator;
   readonly clients: ClientService;
   readonly keyring: Pick<Keyring, 'list' | 'rotate' | 'state'>;
@@ -111,6 +109,29 @@ export interface AdminApiDeps {
   readonly consoleMark: string;
   /** Trusted issuers of federated clients (SPEC §9). */
   readonly trustedIssuers: TrustedIssuerService;
+}
+
+/**
+ * Self-lockout guard (issue #14): the caller's own admin client must keep working for the caller. A
+ * change to it is refused (400 naming the field, like the delete/disable guards) when it would disable
+ * it, drop `latchkey:admin` from its scope, or change its audience so that a token requested without a
+ * `resource` (the console's and the CLI's sign-in) no longer names the issuer — tokens get the first
+ * audience, or the default audience when the list is empty. Unchanged values always pass.
+ */
+async function refuseSelfLockout(s: AdminApiDeps, clientId: string, body: Record<string, unknown>): Promise<void> {
+  if (body.disabled === true) throw new FieldError('disabled', 'an admin client cannot disable itself');
+  const current = await s.store.getClient(clientId);
+  if (!current) return;
+  if (typeof body.scope === 'string') {
+    const next = new Set(body.scope.split(' ').filter(Boolean));
+    if (!next.has(ADMIN_SCOPE)) throw new FieldError('scope', `removing ${ADMIN_SCOPE} from the client you are signed in as would lock you out; use another admin client`);
+  }
+  if (Array.isArray(body.audience) && JSON.stringify(body.audience) !== JSON.stringify(current.audience)) {
+    const first = body.audience.length > 0 ? body.audience[0] : (s.defaultAudience ?? s.issuer);
+    if (first !== s.issuer) {
+      throw new FieldError('audience', `the client you are signed in as must keep the issuer (${s.issuer}) as its first audience, or its tokens no longer open the admin API; use another admin client`);
+    }
+  }
 }
 
 export function adminApiFeature(s: AdminApiDeps): { readonly name: string; readonly plugin: FastifyPluginAsync } {
@@ -156,6 +177,14 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
         const items = r.clients.map(({ client_secrets_active: _a, client_secret_expires_at: _e, ...c }) => c);
         return { status: 200, body: { clients: items, total: r.total, limit: q.limit, offset: q.offset } };
       });
+      // Migration in and out (issue #17 item 6). Static paths: they win over /clients/:id.
+      route('POST', '/clients/import', async (req, _p, actor) => {
+        const q = parseWith(importQuery, req.query, 'query');
+        const b = req.body;
+        if (b === undefined || b === null || typeof b !== 'object') throw new FieldError('body', 'must be a JSON document of clients sent as application/json');
+        return { status: 200, body: await importClients(clients, b, actor, { dryRun: q.dry_run === 'true', ...(q.format ? { format: q.format } : {}) }) };
+      });
+      route('GET', '/clients/export', async () => ({ status: 200, body: await exportClients(clients) }));
       route('POST', '/clients', async (req, _p, actor) => {
         const created = await clients.create(jsonBody(req) as never, actor);
         return { status: 201, body: created, headers: { location: `${ADMIN_PREFIX}/clients/${encodeURIComponent(created.client_id as string)}` } };
@@ -165,7 +194,12 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
         if (!c) throw new OAuthError('not_found', 'no such client');
         return { status: 200, body: c };
       });
-      route('PATCH', '/clients/:id', async (req, _p, actor) => ({ status: 200, body: await clients.update(id(req), jsonBody(req) as never, actor) }));
+      route('PATCH', '/clients/:id', async (req, p, actor) => {
+        const cid = id(req);
+        const body = jsonBody(req);
+        if (cid === p.clientId) await refuseSelfLockout(s, cid, body);
+        return { status: 200, body: await clients.update(cid, body as never, actor) };
+      });
       route('DELETE', '/clients/:id', async (req, p, actor) => {
         const cid = id(req);
         // Deleting the client you are signed in as would lock the caller out mid-session; refuse it here.
@@ -228,8 +262,7 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
         body: { registration_tokens: (await s.store.listRegistrationTokens()).map((r) => publicRegistrationToken(r)) },
       }));
       route('POST', '/registration-tokens', async (req, _p, actor) => {
-        const b = parseWith(regTokenBody, jsonBody(req), 'body');
-        return { status: 201, body: await createRegistrationToken(s.store, { scope: b.scope, ttlSeconds: b.ttl }, actor) };
+        return { status: 201, body: await createRegistrationToken(s.store, jsonBody(req), actor) };
       });
       route('DELETE', '/registration-tokens/:id', async (req, _p, actor) => {
         await deleteRegistrationToken(s.store, id(req), actor);

@@ -78,7 +78,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
   const adminAuth = adminAuthenticator({ issuer, keyring: rt.keyring, store, revocations: rt.revocations, clients: rt.clients });
   /** Marks the console's own admin API calls (audit actor "console:"); per server, never sent to browsers. */
   const consoleMark = randomBytes(16).toString('base64url');
-  const registration = registrationFeature({ issuer, store, hasher: rt.hasher, clients: clientService, log });
+  const registration = registrationFeature({ issuer, store, hasher: rt.hasher, clients: clientService, log, config });
 
   // ---- RFC 8414 metadata: from the endpoints and authenticators above, so it cannot disagree with them ----
   const metadata = authorizationServerMetadata({ issuer, endpoints: oauthEndpoints, authentication, extra: [registration.metadata] });
@@ -86,7 +86,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
   const features = [
     wellKnownFeature({ metadata, keyring: rt.keyring }),
     registration,
-    adminApiFeature({ issuer, adminAuth, clients: clientService, keyring: rt.keyring, store, log, consoleMark, trustedIssuers }),
+    adminApiFeature({ issuer, defaultAudience: config.defaultAudience, adminAuth, clients: clientService, keyring: rt.keyring, store, log, consoleMark, trustedIssuers }),
     consoleFeature({
       issuer,
       consoleDir: config.consoleDir,

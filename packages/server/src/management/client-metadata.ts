@@ -31,7 +31,9 @@ const absoluteUri = z
  * fitting the key. The failing check names the key (`jwks.keys.N`).
  */
 const jwk = z.record(z.string(), z.unknown());
-const jwks = z.object({ keys: z.array(jwk).min(1).max(20) }).superRefine((s, ctx) => {
+// SPEC §7: at most 10 keys per client (and their members bounded by the key type, below).
+export const MAX_CLIENT_JWKS = 10;
+const jwks = z.object({ keys: z.array(jwk).min(1).max(MAX_CLIENT_JWKS) }).superRefine((s, ctx) => {
   if (s.keys.some(hasPrivateMembers)) {
     ctx.addIssue({ code: 'custom', message: 'jwks must hold public keys only' });
     return;

@@ -70,6 +70,25 @@ interface OpaqueRow {
   cnf: string | null;
   token_type: string;
 }
+interface RegistrationTokenRow {
+  token_hash: string;
+  scope: string | null;
+  created_at: number;
+  expires_at: number | null;
+  created_by: string;
+  audience: string | null;
+  max_clients: number | null;
+  clients_registered: number;
+}
+interface ClientRegistrationRow {
+  client_id: string;
+  token_hash: string;
+  scope_cap: string | null;
+  created_at: number;
+  created_by: string;
+  audience_cap: string | null;
+  token_issued_at: number | null;
+}
 export interface Database {
   clients: ClientRow;
   client_secrets: ClientSecretRecord;
@@ -79,8 +98,8 @@ export interface Database {
   opaque_tokens: OpaqueRow;
   revoked_jtis: { jti: string; client_id: string; exp: number; revoked_at: number };
   use_once: { key: string; exp: number };
-  registration_tokens: RegistrationTokenRecord;
-  client_registrations: ClientRegistrationRecord;
+  registration_tokens: RegistrationTokenRow;
+  client_registrations: ClientRegistrationRow;
   trusted_issuers: TrustedIssuerRow;
 }
 
@@ -109,6 +128,29 @@ function toClient(r: ClientRow): ClientRecord {
     ...(r.federated_issuer != null && r.federated_subject != null
       ? { federated_identity: { issuer: r.federated_issuer, subject: r.federated_subject, ...(r.federated_claims ? { claims: parse<Record<string, string>>(r.federated_claims)! } : {}) } }
       : {}),
+  };
+}
+function toRegistrationToken(r: RegistrationTokenRow): RegistrationTokenRecord {
+  return {
+    token_hash: r.token_hash,
+    scope: r.scope,
+    created_at: Number(r.created_at),
+    expires_at: r.expires_at == null ? null : Number(r.expires_at),
+    created_by: r.created_by,
+    audience: parse<string[]>(r.audience),
+    max_clients: r.max_clients == null ? null : Number(r.max_clients),
+    clients_registered: Number(r.clients_registered ?? 0),
+  };
+}
+function toClientRegistration(r: ClientRegistrationRow): ClientRegistrationRecord {
+  return {
+    client_id: r.client_id,
+    token_hash: r.token_hash,
+    scope_cap: r.scope_cap,
+    created_at: Number(r.created_at),
+    created_by: r.created_by,
+    audience_cap: parse<string[]>(r.audience_cap),
+    token_issued_at: r.token_issued_at == null ? Number(r.created_at) : Number(r.token_issued_at),
   };
 }
 function toTrustedIssuer(r: TrustedIssuerRow): TrustedIssuerRecord {
@@ -535,14 +577,26 @@ export abstract class KyselyStore implements Store {
 
   insertRegistrationToken(rec: RegistrationTokenRecord): Promise<void> {
     return this.run(async () => {
-      await this.db.insertInto('registration_tokens').values(rec).execute();
+      await this.db
+        .insertInto('registration_tokens')
+        .values({
+          token_hash: rec.token_hash,
+          scope: rec.scope,
+          created_at: rec.created_at,
+          expires_at: rec.expires_at,
+          created_by: rec.created_by,
+          audience: rec.audience == null ? null : json(rec.audience),
+          max_clients: rec.max_clients ?? null,
+          clients_registered: rec.clients_registered ?? 0,
+        })
+        .execute();
     });
   }
 
   getRegistrationToken(tokenHash: string): Promise<RegistrationTokenRecord | undefined> {
     return this.run(async () => {
       const r = await this.db.selectFrom('registration_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-      return r ? { ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at) } : undefined;
+      return r ? toRegistrationToken(r) : undefined;
     });
   }
 
@@ -553,20 +607,70 @@ export abstract class KyselyStore implements Store {
   listRegistrationTokens(): Promise<RegistrationTokenRecord[]> {
     return this.run(async () => {
       const rows = await this.db.selectFrom('registration_tokens').selectAll().orderBy('created_at', 'desc').limit(1000).execute();
-      return rows.map((r) => ({ ...r, created_at: Number(r.created_at), expires_at: r.expires_at == null ? null : Number(r.expires_at) }));
+      return rows.map(toRegistrationToken);
+    });
+  }
+
+  reserveRegistration(tokenHash: string, now: number): Promise<boolean> {
+    return this.run(async () => {
+      // One conditional UPDATE: the row lock (PostgreSQL) / the write lock (SQLite) serialises
+      // concurrent reservations, and each re-evaluates the WHERE on the current count.
+      const res = await this.db
+        .updateTable('registration_tokens')
+        .set((eb) => ({ clients_registered: eb('clients_registered', '+', 1) }))
+        .where('token_hash', '=', tokenHash)
+        .where('max_clients', 'is not', null)
+        .where((eb) => eb('clients_registered', '<', eb.ref('max_clients')))
+        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
+  releaseRegistration(tokenHash: string): Promise<void> {
+    return this.run(async () => {
+      await this.db
+        .updateTable('registration_tokens')
+        .set((eb) => ({ clients_registered: eb('clients_registered', '-', 1) }))
+        .where('token_hash', '=', tokenHash)
+        .where('clients_registered', '>', 0)
+        .execute();
     });
   }
 
   insertClientRegistration(rec: ClientRegistrationRecord): Promise<void> {
     return this.run(async () => {
-      await this.db.insertInto('client_registrations').values(rec).execute();
+      await this.db
+        .insertInto('client_registrations')
+        .values({
+          client_id: rec.client_id,
+          token_hash: rec.token_hash,
+          scope_cap: rec.scope_cap,
+          created_at: rec.created_at,
+          created_by: rec.created_by,
+          audience_cap: rec.audience_cap == null ? null : json(rec.audience_cap),
+          token_issued_at: rec.token_issued_at ?? rec.created_at,
+        })
+        .execute();
     });
   }
 
   getClientRegistration(clientId: string): Promise<ClientRegistrationRecord | undefined> {
     return this.run(async () => {
       const r = await this.db.selectFrom('client_registrations').selectAll().where('client_id', '=', clientId).executeTakeFirst();
-      return r ? { ...r, created_at: Number(r.created_at) } : undefined;
+      return r ? toClientRegistration(r) : undefined;
+    });
+  }
+
+  rotateRegistrationAccessToken(clientId: string, oldHash: string, newHash: string, issuedAt: number): Promise<boolean> {
+    return this.run(async () => {
+      const res = await this.db
+        .updateTable('client_registrations')
+        .set({ token_hash: newHash, token_issued_at: issuedAt })
+        .where('client_id', '=', clientId)
+        .where('token_hash', '=', oldHash)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
     });
   }
 

@@ -189,6 +189,31 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
         await db.schema.dropTable('trusted_issuers').ifExists().execute();
       },
     },
+    // SPEC §7 registration policy: an initial access token carries mandatory caps (scopes and audiences)
+    // and a quota of clients (counted atomically by a conditional update); each registered client keeps
+    // its caps (scope_cap, audience_cap) after the IAT is deleted, and its registration access token
+    // expires `registrationAccessTokenTtl` after token_issued_at (rotated on every RFC 7592 update).
+    // Rows from before: IATs have audience NULL (legacy, refused for new registrations); registered
+    // clients get their current scope/audience as caps (an update may narrow, never widen them) and a
+    // token issued now (a full lifetime from the upgrade).
+    '0005_registration_policy': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('registration_tokens').addColumn('audience', 'text').execute();
+        await db.schema.alterTable('registration_tokens').addColumn('max_clients', 'integer').execute();
+        await db.schema.alterTable('registration_tokens').addColumn('clients_registered', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('client_registrations').addColumn('audience_cap', 'text').execute();
+        await db.schema.alterTable('client_registrations').addColumn('token_issued_at', big).execute();
+        await sql`
+          update client_registrations
+             set scope_cap = coalesce(scope_cap, (select c.scope from clients c where c.client_id = client_registrations.client_id)),
+                 audience_cap = (select c.audience from clients c where c.client_id = client_registrations.client_id),
+                 token_issued_at = ${Date.now()}`.execute(db);
+      },
+      async down(db: Kysely<any>) {
+        for (const c of ['token_issued_at', 'audience_cap']) await db.schema.alterTable('client_registrations').dropColumn(c).execute();
+        for (const c of ['clients_registered', 'max_clients', 'audience']) await db.schema.alterTable('registration_tokens').dropColumn(c).execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

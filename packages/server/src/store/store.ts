@@ -105,10 +105,23 @@ export interface Store {
   deleteRegistrationToken(tokenHash: string): Promise<boolean>;
   /** Every initial access token (hashes and policy only), newest first. */
   listRegistrationTokens(): Promise<RegistrationTokenRecord[]>;
+  /**
+   * SPEC §7 quota: takes one registration from the token's `max_clients`, atomically (one conditional
+   * UPDATE: concurrent registrations cannot exceed it). False when the token is unknown, expired,
+   * legacy (no quota) or used up.
+   */
+  reserveRegistration(tokenHash: string, now: number): Promise<boolean>;
+  /** Gives back a reservation whose registration then failed. */
+  releaseRegistration(tokenHash: string): Promise<void>;
 
   // RFC 7592 client registrations (deleted with their client)
   insertClientRegistration(rec: ClientRegistrationRecord): Promise<void>;
   getClientRegistration(clientId: string): Promise<ClientRegistrationRecord | undefined>;
+  /**
+   * RFC 7592 §3 rotation: replaces the registration access token's hash only while it is still
+   * `oldHash` (compare-and-set: of two concurrent updates with one token, one wins). False otherwise.
+   */
+  rotateRegistrationAccessToken(clientId: string, oldHash: string, newHash: string, issuedAt: number): Promise<boolean>;
 
   // trusted issuers (SPEC §9); each change is on the change feed (kind 'trusted_issuer', ref = name)
   /** Throws DuplicateError when the name or the issuer is taken. */

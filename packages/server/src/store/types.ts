@@ -140,10 +140,20 @@ export interface OpaqueTokenRecord {
 
 export interface RegistrationTokenRecord {
   token_hash: string;
+  /** Scope cap (space-separated). null only on legacy tokens (before migration 0005). */
   scope: string | null;
   created_at: number;
   expires_at: number | null;
   created_by: string;
+  /**
+   * Audience cap (SPEC §7). null = a legacy token created before caps were mandatory: refused for new
+   * registrations. Absent when written by code that predates it (treated as null).
+   */
+  audience?: string[] | null;
+  /** How many clients the token may register (null: legacy, no quota). */
+  max_clients?: number | null;
+  /** How many it has registered (counted atomically, never decremented by a later delete). */
+  clients_registered?: number;
 }
 
 /** RFC 7592 registration of a dynamically registered client: its registration access token (hashed) and policy. */
@@ -151,11 +161,15 @@ export interface ClientRegistrationRecord {
   client_id: string;
   /** SHA-256 of the registration access token (hex). The token itself is never stored. */
   token_hash: string;
-  /** Scope cap inherited from the initial access token (null = no cap beyond the registration policy). */
+  /** Scope cap copied from the initial access token (SPEC §7: enforced on every RFC 7592 update, also after the IAT is deleted). */
   scope_cap: string | null;
   created_at: number;
   /** Which initial access token registered the client (its hash), for the audit trail. */
   created_by: string;
+  /** Audience cap copied from the initial access token. */
+  audience_cap?: string[] | null;
+  /** When the current registration access token was issued (epoch ms); it expires registrationAccessTokenTtl later. */
+  token_issued_at?: number;
 }
 
 export interface ChangeEvent {

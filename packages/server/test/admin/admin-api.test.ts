@@ -331,10 +331,12 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
     });
 
     it('registration tokens: create (shown once), list (hash only), delete', async () => {
-      const c = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'reports:read', ttl: 600 } });
+      const c = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'reports:read', audience: ['https://reports.example.com'], max_clients: 5, ttl: 600 } });
       assert.equal(c.status, 201);
       assert.match(c.json.token, /^lki_[A-Za-z0-9_-]{43}$/);
       assert.equal(c.json.scope, 'reports:read');
+      assert.deepEqual(c.json.audience, ['https://reports.example.com']);
+      assert.equal(c.json.max_clients, 5);
       assert.equal(c.json.created_by, `admin:${srv.admin.client_id}`);
       assert.equal(c.json.expired, false);
       assert.ok(Math.abs(Date.parse(c.json.expires_at) - Date.now() - 600_000) < 10_000);
@@ -342,12 +344,38 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
       assert.equal(l.status, 200);
       assert.deepEqual(
         l.json.registration_tokens.find((t: any) => t.id === c.json.id),
-        { id: c.json.id, scope: 'reports:read', created_at: c.json.created_at, expires_at: c.json.expires_at, created_by: c.json.created_by, expired: false },
+        {
+          id: c.json.id,
+          scope: 'reports:read',
+          audience: ['https://reports.example.com'],
+          max_clients: 5,
+          clients_registered: 0,
+          created_at: c.json.created_at,
+          expires_at: c.json.expires_at,
+          created_by: c.json.created_by,
+          expired: false,
+          legacy: false,
+        },
       );
       assert.equal(JSON.stringify(l.json).includes(c.json.token), false);
-      const bad = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { ttl: 5 } });
+      const bad = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a', audience: ['https://a.example'], ttl: 5 } });
       assert.equal(bad.status, 400);
       assert.equal(bad.json.field, 'ttl');
+      // SPEC §7: both caps are mandatory; latchkey:* is never grantable; the quota is bounded.
+      for (const [body, field] of [
+        [{ audience: ['https://a.example'] }, 'scope'],
+        [{ scope: 'a' }, 'audience'],
+        [{ scope: 'a', audience: [] }, 'audience'],
+        [{ scope: 'a latchkey:admin', audience: ['https://a.example'] }, 'scope'],
+        [{ scope: 'a', audience: ['not a uri'] }, 'audience.0'],
+        [{ scope: 'a', audience: ['https://a.example'], max_clients: 0 }, 'max_clients'],
+        [{ scope: 'a', audience: ['https://a.example'], client_id: 'x' }, 'body'],
+      ] as const) {
+        const r = await api(srv, 'POST', '/registration-tokens', { token: admin, body });
+        assert.equal(r.status, 400, JSON.stringify(body));
+        assert.equal(r.json.error, 'invalid_request');
+        assert.equal(r.json.field, field, JSON.stringify(body) + ' → ' + JSON.stringify(r.json));
+      }
       assert.equal((await api(srv, 'DELETE', `/registration-tokens/${c.json.id}`, { token: admin })).status, 204);
       assert.equal((await api(srv, 'DELETE', `/registration-tokens/${c.json.id}`, { token: admin })).status, 404);
     });

@@ -327,19 +327,36 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('registration tokens and client registrations (RFC 7591 / 7592)', { skip }, async () => {
       covers('insertRegistrationToken', 'getRegistrationToken', 'deleteRegistrationToken', 'listRegistrationTokens', 'insertClientRegistration', 'getClientRegistration');
-      const a = { token_hash: 'iat-a', scope: 'a', created_at: T0, expires_at: T0 + 3_600_000, created_by: 'cli:alice' };
-      const b = { token_hash: 'iat-b', scope: null, created_at: T0 + 5, expires_at: null, created_by: 'admin' };
+      covers('reserveRegistration', 'releaseRegistration', 'rotateRegistrationAccessToken');
+      const a = { token_hash: 'iat-a', scope: 'a', created_at: T0, expires_at: T0 + 3_600_000, created_by: 'cli:alice', audience: ['https://a.example'], max_clients: 2, clients_registered: 0 };
+      // A legacy row (before migration 0005): no audience cap, no quota.
+      const b = { token_hash: 'iat-b', scope: null, created_at: T0 + 5, expires_at: null, created_by: 'admin', audience: null, max_clients: null, clients_registered: 0 };
       await store.insertRegistrationToken(a);
       await store.insertRegistrationToken(b);
       assert.deepEqual(await store.getRegistrationToken('iat-a'), a);
       assert.deepEqual(await store.listRegistrationTokens(), [b, a]);
+      // SPEC §7 quota: two reservations, then no more; a release gives one back; expired and legacy tokens reserve nothing.
+      assert.equal(await store.reserveRegistration('iat-a', T0), true);
+      assert.equal(await store.reserveRegistration('iat-a', T0), true);
+      assert.equal(await store.reserveRegistration('iat-a', T0), false, 'max_clients reached');
+      assert.equal((await store.getRegistrationToken('iat-a'))!.clients_registered, 2);
+      await store.releaseRegistration('iat-a');
+      assert.equal((await store.getRegistrationToken('iat-a'))!.clients_registered, 1);
+      assert.equal(await store.reserveRegistration('iat-a', T0 + 3_600_000), false, 'expired');
+      assert.equal(await store.reserveRegistration('iat-b', T0), false, 'legacy: no quota, no registrations');
+      assert.equal(await store.reserveRegistration('nope', T0), false);
       assert.equal(await store.deleteRegistrationToken('iat-a'), true);
       assert.equal(await store.deleteRegistrationToken('iat-a'), false);
       assert.equal(await store.getRegistrationToken('iat-a'), undefined);
-      const reg = { client_id: 'c1', token_hash: 'rat-hash', scope_cap: 'a', created_at: T0, created_by: 'iat-b' };
+      const reg = { client_id: 'c1', token_hash: 'rat-hash', scope_cap: 'a', created_at: T0, created_by: 'iat-b', audience_cap: ['https://a.example'], token_issued_at: T0 };
       await store.insertClientRegistration(reg);
       assert.deepEqual(await store.getClientRegistration('c1'), reg);
       assert.equal(await store.getClientRegistration('other'), undefined);
+      // RFC 7592 §3 rotation: compare-and-set on the current hash.
+      assert.equal(await store.rotateRegistrationAccessToken('c1', 'not-current', 'rat-2', T0 + 9), false);
+      assert.equal(await store.rotateRegistrationAccessToken('c1', 'rat-hash', 'rat-2', T0 + 9), true);
+      assert.equal(await store.rotateRegistrationAccessToken('c1', 'rat-hash', 'rat-3', T0 + 10), false, 'the old hash no longer matches');
+      assert.deepEqual(await store.getClientRegistration('c1'), { ...reg, token_hash: 'rat-2', token_issued_at: T0 + 9 });
     });
 
     it('trusted issuers and federated identities (SPEC §9): round-trip, unique name/issuer and (issuer, subject), fed', { skip }, async () => {

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { createRegistrationToken, deleteRegistrationToken, publicRegistrationToken } from '../../management/registration-tokens.js';
 import { actor, fail, kv, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
 import { scopeTokensValid } from './scope-arg.js';
@@ -17,13 +17,28 @@ export function registrationTokensCommand(): Command {
     cmd
       .command('create')
       .description('create an initial access token; printed once, stored only as a hash')
-      .option('--scope <scopes>', 'cap: clients registered with it may hold only these scopes (default: any except latchkey:*)')
+      .option('--scope <scopes>', 'required cap: clients registered with it may hold only these scopes (never latchkey:*)')
+      .option('--audience <url>', 'required cap (repeatable): an audience registered clients may name', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--max-clients <n>', 'how many clients it may register (default 100)', (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('--max-clients must be an integer >= 1');
+        return n;
+      })
       .option('--ttl <seconds>', 'lifetime in seconds', positiveInt('--ttl'), 86_400),
-  ).action(async (o: StoreOptions & { scope?: string; ttl: number }) => {
+  ).action(async (o: StoreOptions & { scope?: string; audience?: string[]; maxClients?: number; ttl: number }) => {
     try {
-      if (o.scope !== undefined && !scopeTokensValid(o.scope)) throw new Error('--scope must be space-separated scope tokens (RFC 6749 §3.3)');
-      const scope = o.scope === undefined ? undefined : [...new Set(o.scope.split(' ').filter(Boolean))].join(' ');
-      const t = await withRuntime(o, (s) => createRegistrationToken(s.store, { scope, ttlSeconds: o.ttl }, actor()));
+      // SPEC §7: both caps are mandatory.
+      if (o.scope === undefined) throw new Error('--scope is required: the scopes clients registered with the token may hold');
+      if (!scopeTokensValid(o.scope)) throw new Error('--scope must be space-separated scope tokens (RFC 6749 §3.3)');
+      if (!o.audience?.length) throw new Error('--audience is required: an audience (resource URL) registered clients may name; repeat it for more');
+      const input = { scope: o.scope, audience: o.audience, ttl: o.ttl, ...(o.maxClients !== undefined ? { max_clients: o.maxClients } : {}) };
+      const flags: Record<string, string> = { scope: '--scope', audience: '--audience', max_clients: '--max-clients', ttl: '--ttl' };
+      const t = await withRuntime(o, (s) => createRegistrationToken(s.store, input, actor())).catch((e: unknown) => {
+        // Name the flag, not the API field.
+        const field = (e as { field?: unknown }).field;
+        if (typeof field === 'string') throw new Error(`${flags[field.split('.')[0]!] ?? field}: ${(e as Error & { description?: string }).description?.replace(/^[^:]*: /, '') ?? ''}`);
+        throw e;
+      });
       print(o, t, () => kv(t) + '\n\nThe token is shown only once. Give it to the service that registers itself at POST /oauth2/register.');
     } catch (e) {
       fail(e, o.json);
@@ -33,7 +48,7 @@ export function registrationTokensCommand(): Command {
   withStoreOptions(cmd.command('list').description('list initial access tokens (never the tokens themselves)')).action(async (o: StoreOptions) => {
     try {
       const list = await withRuntime(o, async (s) => (await s.store.listRegistrationTokens()).map((r) => publicRegistrationToken(r)));
-      print(o, list, () => table(list, ['id', 'scope', 'expires_at', 'expired', 'created_by']));
+      print(o, list, () => table(list, ['id', 'scope', 'audience', 'max_clients', 'clients_registered', 'expires_at', 'expired', 'created_by']));
     } catch (e) {
       fail(e, o.json);
     }
