@@ -7,6 +7,7 @@ import type { FormParams, OAuthRequest } from '../shared/oauth-request.js';
 import type { CachedClient } from '../store/client-cache.js';
 import type { ClientRecord, ClientSecretRecord } from '../store/types.js';
 import { ASYMMETRIC_ALGS, ClientKeyError } from './client-jwks.js';
+import { DummyAssertionVerifier } from './equal-work.js';
 import type { AuthContext, AuthenticatedClient, ClientAuthenticator } from './types.js';
 import { KEY_LOCATING_HEADERS } from '../tokens/compact.js';
 import { handlesJws, verifyJwsSignature } from '../tokens/jws-verify.js';
@@ -194,6 +195,7 @@ export function jwtAssertion(ctx: AuthContext): ClientAuthenticator {
   // [private_key_jwt, client_secret_jwt] are specified" in the endpoint's auth methods. The introspection
   // and revocation endpoints authenticate clients with the same authenticators, hence the same values.
   const algs = [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS];
+  const dummy = new DummyAssertionVerifier();
   return {
   kind: 'assertion',
   methods: ['private_key_jwt', 'client_secret_jwt'],
@@ -232,6 +234,8 @@ export function jwtAssertion(ctx: AuthContext): ClientAuthenticator {
     if (!c) {
       // Same HMAC work as a wrong secret, so unknown ids cost the same time (SPEC §3).
       if (Object.hasOwn(HMAC_MIN_KEY_BYTES, alg)) await verifyWithAny(assertion, [await hmacCryptoKey(DUMMY_HMAC_KEY, alg)], alg, 0).catch(() => {});
+      // …and the same signature work as a known private_key_jwt client (issue #14: no enumeration by timing).
+      else dummy.verify(assertion, alg);
       throw invalidClient('unknown client');
     }
     if (c.record.disabled) throw invalidClient('client disabled');
