@@ -3,6 +3,7 @@ import { header, type FormParams, type OAuthRequest } from '../shared/oauth-requ
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
 import type { SecretHasher } from './secret-hash.js';
 import type { AuthenticatedClient, ClientAuthenticator } from './types.js';
+import { VerifiedCredentials } from './verified-credentials.js';
 
 /** What the secret methods need. */
 export interface SecretContext {
@@ -28,9 +29,9 @@ export function checkSecret(
   clientId: string,
   secret: string,
   method: 'client_secret_basic' | 'client_secret_post',
+  now = Date.now(),
 ): AuthenticatedClient {
   const c: CachedClient | undefined = ctx.clients.get(clientId);
-  const now = Date.now();
   const hashes: string[] = [];
   if (c) for (const s of c.secrets) if (s.expires_at == null || s.expires_at > now) hashes.push(s.hash);
   const ok = ctx.hasher.verify(secret, hashes);
@@ -60,6 +61,7 @@ export function peekBasicClientId(req: OAuthRequest): string | undefined {
 /** RFC 6749 §2.3.1 HTTP Basic: id and secret are form-url-encoded before base64. */
 export function clientSecretBasic(ctx: SecretContext): ClientAuthenticator {
   const challenge = basicChallenge(ctx.issuer);
+  const verified = new VerifiedCredentials(ctx.clients);
   const withChallenge = (e: OAuthError) => {
     e.headers = { ...(e.headers ?? {}), ...challenge };
     return e;
@@ -73,6 +75,11 @@ export function clientSecretBasic(ctx: SecretContext): ClientAuthenticator {
     },
     async authenticate(req: OAuthRequest) {
       const h = header(req, 'authorization')!;
+      // Repeat caller with the exact header that was verified before, for the same client state (verified-credentials.ts).
+      const now = Date.now();
+      const key = h.length <= 4096 ? verified.keyOf(h) : undefined;
+      const hit = key === undefined ? undefined : verified.get(key, now);
+      if (hit) return { client: hit, method: 'client_secret_basic' };
       const m = /^basic +([A-Za-z0-9+/=_-]*) *$/i.exec(h);
       if (!m) throw withChallenge(invalidClient('unsupported authorization scheme'));
       const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
@@ -86,7 +93,9 @@ export function clientSecretBasic(ctx: SecretContext): ClientAuthenticator {
         throw withChallenge(invalidClient('malformed basic credentials encoding'));
       }
       try {
-        return checkSecret(ctx, id, secret, 'client_secret_basic');
+        const ok = checkSecret(ctx, id, secret, 'client_secret_basic', now);
+        if (key !== undefined) verified.remember(key, ok.client, now);
+        return ok;
       } catch (e) {
         throw e instanceof OAuthError ? withChallenge(e) : e;
       }
@@ -96,6 +105,7 @@ export function clientSecretBasic(ctx: SecretContext): ClientAuthenticator {
 
 /** RFC 6749 §2.3.1 credentials in the request body (client_id + client_secret). */
 export function clientSecretPost(ctx: SecretContext): ClientAuthenticator {
+  const verified = new VerifiedCredentials(ctx.clients);
   return {
     kind: 'post',
     methods: ['client_secret_post'],
@@ -107,7 +117,14 @@ export function clientSecretPost(ctx: SecretContext): ClientAuthenticator {
       const id = params.get('client_id');
       const secret = params.get('client_secret')!;
       if (!id) throw invalidRequest('client_id is required with client_secret');
-      return checkSecret(ctx, id, secret, 'client_secret_post');
+      const now = Date.now();
+      // The pair, unambiguously (the id's length first): ids and secrets may contain any character.
+      const key = id.length + secret.length <= 4096 ? verified.keyOf(`${id.length}:${id}${secret}`) : undefined;
+      const hit = key === undefined ? undefined : verified.get(key, now);
+      if (hit) return { client: hit, method: 'client_secret_post' };
+      const ok = checkSecret(ctx, id, secret, 'client_secret_post', now);
+      if (key !== undefined) verified.remember(key, ok.client, now);
+      return ok;
     },
   };
 }

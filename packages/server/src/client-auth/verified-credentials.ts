@@ -1,0 +1,75 @@
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import type { CachedClient, ClientCache } from '../store/client-cache.js';
+
+/** Most credential pairs remembered per authenticator (LRU beyond it). */
+export const VERIFIED_CREDENTIALS_MAX = 10_000;
+
+interface Entry {
+  /** The exact cache object the credentials were verified against: any change to the client replaces it. */
+  readonly client: CachedClient;
+  /** Earliest expiry of the secrets that were live at verification (ms), Infinity without one. */
+  readonly until: number;
+}
+
+/**
+ * Verified-credential cache for client_secret_basic/post (issue #16, docs/decisions.md "Verified-credential
+ * cache"): remembers that an exact credential string was verified for a client, so a repeat caller skips
+ * decoding and the secret HMAC + comparisons.
+ *
+ * - The key is HMAC-SHA-256 under a random key made when the authenticator is built (never stored, never
+ *   shared between processes) of the exact credential string: the cache holds no secret and nothing
+ *   from which a secret could be recovered or tested offline.
+ * - The value is the `CachedClient` object it was verified against. A hit counts only while the client
+ *   cache still holds that very object: the change feed replaces it on any change to the client
+ *   (secret rotated or revoked, client disabled, method changed, deleted), so the entry dies with it,
+ *   within the same propagation bound as the client cache itself. A hit also ends when the earliest-
+ *   expiring secret that was live at verification expires (a rotation grace running out).
+ * - Only successes are remembered, so a wrong secret never hits: it takes today's full path.
+ * - Bounded: least recently used entries go beyond {@link VERIFIED_CREDENTIALS_MAX}.
+ */
+export class VerifiedCredentials {
+  readonly #key: KeyObject = createSecretKey(randomBytes(32));
+  #entries = new Map<string, Entry>();
+  hits = 0;
+
+  constructor(
+    private readonly clients: Pick<ClientCache, 'get'>,
+    private readonly max = VERIFIED_CREDENTIALS_MAX,
+  ) {}
+
+  /** The lookup key of a credential string (a Basic header value, or an encoded id/secret pair). */
+  keyOf(credential: string): string {
+    return createHmac('sha256', this.#key).update(credential, 'utf8').digest('base64');
+  }
+
+  /** The client these exact credentials were verified for, if that is still current. */
+  get(key: string, now: number): CachedClient | undefined {
+    const e = this.#entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.until <= now || this.clients.get(e.client.record.client_id) !== e.client) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    // LRU: a hit moves the entry to the young end.
+    this.#entries.delete(key);
+    this.#entries.set(key, e);
+    this.hits++;
+    return e.client;
+  }
+
+  /** Remembers a successful verification against `client` (its secrets as they were then). */
+  remember(key: string, client: CachedClient, now: number): void {
+    let until = Infinity;
+    for (const s of client.secrets) if (s.expires_at != null && s.expires_at > now && s.expires_at < until) until = s.expires_at;
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.max) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, { client, until });
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
