@@ -179,6 +179,22 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         }),
         post: op('Create a client; the response holds its secret, shown once', { '201': { description: 'created', content: json(ref('ClientWithSecret')) }, ...bad }, body(ref('ClientMetadata'))),
       },
+      '/clients/import': {
+        post: op(
+          'Import clients (migration): Latchkey (GET /clients/export), a Keycloak client / realm export, or Ory Hydra clients; keeps ids and given secrets (hashed, flagged secret_imported); clients that cannot be represented are skipped and reported',
+          { '200': { description: 'what was imported (a generated secret once, where the document had none) and what was skipped, with reasons', content: json({ type: 'object', properties: { format: { type: 'string', enum: ['latchkey', 'keycloak', 'hydra'] }, dry_run: { type: 'boolean' }, imported: { type: 'array', items: { type: 'object' } }, skipped: { type: 'array', items: { type: 'object', properties: { client_id: { type: ['string', 'null'] }, reason: { type: 'string' } } } } } }) }, ...bad },
+          {
+            ...body({ type: ['object', 'array'] }),
+            parameters: [
+              { name: 'dry_run', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'check and report without writing' },
+              { name: 'format', in: 'query', schema: { type: 'string', enum: ['latchkey', 'keycloak', 'hydra'] }, description: 'default: detected' },
+            ],
+          },
+        ),
+      },
+      '/clients/export': {
+        get: op('Export every client for POST /clients/import (no secrets, no hashes)', { '200': { description: 'the clients', content: json({ type: 'object', properties: { format: { type: 'string', const: 'latchkey-clients' }, version: { type: 'integer' }, exported_at: { type: 'string', format: 'date-time' }, clients: { type: 'array', items: ref('Client') } } }) } }),
+      },
       '/clients/{id}': {
         parameters: [idParam],
         get: op('Read a client', { '200': { description: 'the client', content: json(ref('Client')) }, ...notFound }),

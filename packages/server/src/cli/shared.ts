@@ -1,8 +1,11 @@
-import { Command, Option } from 'commander';
-import { ConfigError, environmentActor, loadConfig, type Config, type ConfigInput } from '../config.js';
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import pg from 'pg';
+import { describeSetting, environmentActor, loadConfig, type Config, type ConfigInput } from '../config.js';
 import { createLogger } from '../app/server.js';
 import { closeRuntime, openRuntime, type Runtime } from '../app/runtime.js';
-import { OAuthError } from '../shared/errors.js';
+import { StoreUnavailableError } from '../shared/errors.js';
+import { describeError, describeStore, sqlitePath, storeError, UsageError } from './describe-error.js';
 
 export interface StoreOptions {
   dataDir?: string;
@@ -25,14 +28,48 @@ export function configFrom(opts: StoreOptions, extra: ConfigInput = {}, defaults
   return loadConfig({ dataDir: opts.dataDir, db: opts.db, ...extra }, undefined, opts.config, defaults);
 }
 
-/** Opens the store for a one-shot command and always closes it. */
-export async function withRuntime<T>(opts: StoreOptions, fn: (rt: Runtime) => Promise<T>, extra: ConfigInput = {}): Promise<T> {
+/**
+ * Opens the store for a one-shot command and always closes it. A store that cannot be opened is one
+ * line naming it (path, or host:port) and the settings; with `mustExist` (read commands, see main.ts)
+ * a store that is not there is refused before anything is created.
+ */
+export async function withRuntime<T>(opts: StoreOptions, fn: (rt: Runtime) => Promise<T>, extra: ConfigInput = {}, mode: { mustExist?: boolean } = {}): Promise<T> {
   const config = configFrom(opts, { logLevel: 'silent', ...extra });
-  const s = await openRuntime(config, createLogger('silent'));
+  if (mode.mustExist) await assertStoreExists(config);
+  let s: Runtime;
+  try {
+    s = await openRuntime(config, createLogger('silent'));
+  } catch (e) {
+    throw storeError(e, config.db);
+  }
   try {
     return await fn(s);
+  } catch (e) {
+    throw e instanceof StoreUnavailableError ? storeError(e, config.db) : e;
   } finally {
-    await closeRuntime(s);
+    await closeRuntime(s).catch(() => {});
+  }
+}
+
+/** Read commands never create a store: a typo in --data-dir / --db is an error naming the path. */
+export async function assertStoreExists(config: Config): Promise<void> {
+  const path = sqlitePath(config);
+  if (path !== undefined) {
+    if (path === ':memory:' || !existsSync(path)) {
+      throw new UsageError(`no store at ${path} (check ${describeSetting('dataDir')} / ${describeSetting('db')}; read commands never create one)`);
+    }
+    return;
+  }
+  const c = new pg.Client({ connectionString: config.db, connectionTimeoutMillis: 3000 });
+  c.on('error', () => {});
+  try {
+    await c.connect();
+    const r = await c.query<{ t: string | null }>("select to_regclass('kysely_migration')::text as t");
+    if (!r.rows[0]?.t) throw new UsageError(`no Latchkey store in ${describeStore(config.db)} (check ${describeSetting('db')}; read commands never create one)`);
+  } catch (e) {
+    throw storeError(e, config.db);
+  } finally {
+    await c.end().catch(() => {});
   }
 }
 
@@ -56,21 +93,23 @@ export function table(rows: Record<string, unknown>[], cols: string[]): string {
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');
 }
 
-/** Turns known errors into one clear line and exit code 1 (2 for usage/config errors). */
+/** Any error as one clear line (never a stack trace or SQL) and exit code 1 (2 for the operator's input). */
 export function fail(e: unknown, json?: boolean): never {
-  let code = 1;
-  let body: { error: string; error_description: string };
-  if (e instanceof ConfigError) {
-    code = 2;
-    body = { error: 'invalid_configuration', error_description: e.message };
-  } else if (e instanceof OAuthError) {
-    body = e.toJSON();
-  } else {
-    body = { error: 'error', error_description: (e as Error)?.message ?? String(e) };
-  }
-  if (json) process.stdout.write(JSON.stringify(body) + '\n');
-  else process.stderr.write(`latchkey: ${body.error_description}\n`);
-  process.exit(code);
+  const d = describeError(e);
+  if (json) process.stdout.write(JSON.stringify({ error: d.error, error_description: d.message }) + '\n');
+  else process.stderr.write(`latchkey: ${d.message}\n`);
+  process.exit(d.code);
+}
+
+/** commander argument parsers: a bad value is exit 2 with one line naming the option. */
+export function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER, unit = ''): (v: string) => number {
+  return (v: string) => {
+    const n = /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` from ${min} to ${max}`}${unit ? ` (${unit})` : ''}`);
+    }
+    return n;
+  };
 }
 
 export const actor = (): string => environmentActor();

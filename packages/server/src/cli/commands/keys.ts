@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { actor, fail, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
+import { actor, fail, intArg, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
 import type { SigningAlg } from '../../tokens/jws.js';
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -30,7 +30,7 @@ export function keysCommand(): Command {
       .command('rotate')
       .description('publish a new signing key now; it signs after the pre-publication interval')
       .addOption(new Option('--alg <alg>', 'algorithm of the new key').choices(['ES256', 'EdDSA', 'RS256', 'PS256']))
-      .option('--prepublish <seconds>', 'seconds to publish before signing (default: keyPrePublish setting)', (v) => Number(v)),
+      .option('--prepublish <seconds>', 'seconds to publish before signing (default: keyPrePublish setting)', intArg('--prepublish', 0, 31_536_000, 'seconds')),
   ).action(async (o: StoreOptions & { alg?: SigningAlg; prepublish?: number }) => {
     try {
       const k = await withRuntime(o, async (s) => {
