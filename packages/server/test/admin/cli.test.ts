@@ -18,7 +18,7 @@ describe('CLI: registration-tokens and clients --server', () => {
   after(() => srv.close());
 
   it('registration-tokens create --json prints the token once; it registers a client at the running server', async () => {
-    const r = await runCli(['registration-tokens', 'create', '--data-dir', srv.dataDir, '--scope', 'jobs:run', '--ttl', '600', '--json']);
+    const r = await runCli(['registration-tokens', 'create', '--data-dir', srv.dataDir, '--scope', 'jobs:run', '--audience', 'https://jobs.example.com', '--ttl', '600', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const t = JSON.parse(r.stdout);
     assert.match(t.token, /^lki_/);
@@ -35,7 +35,7 @@ describe('CLI: registration-tokens and clients --server', () => {
     const listed = JSON.parse(list.stdout);
     assert.ok(listed.some((x: any) => x.id === t.id));
     assert.equal(list.stdout.includes(t.token), false, 'never listed again');
-    const bad = await runCli(['registration-tokens', 'create', '--data-dir', srv.dataDir, '--scope', 'a"b', '--json']);
+    const bad = await runCli(['registration-tokens', 'create', '--data-dir', srv.dataDir, '--scope', 'a"b', '--audience', 'https://jobs.example.com', '--json']);
     assert.equal(bad.code, 1);
     assert.match(JSON.parse(bad.stdout).error_description, /--scope must be space-separated scope tokens/);
     const del = await runCli(['registration-tokens', 'delete', t.id, '--data-dir', srv.dataDir, '--json']);

@@ -13,7 +13,7 @@ describe('admin API and registration under random input', () => {
   before(async () => {
     srv = await startTestServer();
     admin = await tokenFor(srv, srv.admin.client_id, srv.admin.client_secret, 'latchkey:admin');
-    iat = (await api(srv, 'POST', '/registration-tokens', { token: admin, body: {} })).json.token;
+    iat = (await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a b', audience: ['https://api.example.com'], max_clients: 100_000 } })).json.token;
     client = (await api(srv, 'POST', '/clients', { token: admin, body: { client_name: 'fuzz target', scope: 'a' } })).json.client_id;
   });
   after(() => srv.close());

@@ -1,6 +1,7 @@
 /**
  * RFC 7591 / RFC 7592 with an independent client: plain fetch, following the RFCs' examples, no
- * Latchkey code on the client side. Initial access tokens come from the admin API.
+ * Latchkey code on the client side. Initial access tokens come from the admin API, with the mandatory
+ * scope and audience caps of SPEC §7 (test/registration/ covers the policy itself).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,8 +23,9 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
   let srv: TestServer;
   let admin: string;
   let reg: string;
-  const iat = async (body: unknown) => {
-    const r = await api(srv, 'POST', '/registration-tokens', { token: admin, body });
+  const AUD = 'https://reports.example.com';
+  const iat = async (body: Record<string, unknown>) => {
+    const r = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { audience: [AUD], ...body } });
     assert.equal(r.status, 201);
     return r.json.token as string;
   };
@@ -84,22 +86,23 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
     const d = await call('POST', reg, t, { client_name: 'defaults' });
     assert.equal(d.status, 201);
     assert.equal(d.json.scope, 'a b');
+    assert.deepEqual(d.json.audience, [AUD], 'audience omitted → the initial access token cap');
     const over = await call('POST', reg, t, { client_name: 'greedy', scope: 'a c' });
     assert.equal(over.status, 400);
     assert.deepEqual(over.json, { error: 'invalid_client_metadata', error_description: 'scope: "c" is not allowed by the initial access token', field: 'scope' });
   });
 
-  it('without a cap, latchkey:* scopes cannot be self-registered', async () => {
-    const t = await iat({});
-    const r = await call('POST', reg, t, { client_name: 'sneaky', scope: 'x latchkey:admin', audience: [srv.issuer] });
+  it('latchkey:* scopes cannot be self-registered', async () => {
+    const t = await iat({ scope: 'x y' });
+    const r = await call('POST', reg, t, { client_name: 'sneaky', scope: 'x latchkey:admin', audience: [AUD] });
     assert.equal(r.status, 400);
-    assert.deepEqual(r.json, { error: 'invalid_client_metadata', error_description: 'scope: "latchkey:admin" is not allowed by the initial access token', field: 'scope' });
+    assert.deepEqual(r.json, { error: 'invalid_client_metadata', error_description: 'scope: "latchkey:admin" is reserved to Latchkey and never granted through registration', field: 'scope' });
     const ok = await call('POST', reg, t, { client_name: 'plain', scope: 'x y' });
     assert.equal(ok.status, 201);
   });
 
   it('the client never chooses its client_id (RFC 9700 §4.15); bad metadata names the field', async () => {
-    const t = await iat({});
+    const t = await iat({ scope: 'a' });
     const cases: [unknown, number, Record<string, unknown>][] = [
       [{ client_id: 'my-own-id', client_name: 'x' }, 400, { error: 'invalid_client_metadata', error_description: 'client_id: is chosen by the server (RFC 9700 §4.15)', field: 'client_id' }],
       [{ grant_types: ['authorization_code'] }, 400, { error: 'invalid_client_metadata', field: 'grant_types.0' }],
@@ -120,7 +123,7 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
   });
 
   it('an expired initial access token → 401', async () => {
-    const c = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { ttl: 60 } });
+    const c = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a', audience: [AUD], ttl: 60 } });
     const rec = await srv.services.store.getRegistrationToken(c.json.id);
     await srv.services.store.deleteRegistrationToken(c.json.id);
     await srv.services.store.insertRegistrationToken({ ...rec!, expires_at: Date.now() - 1 });
@@ -141,7 +144,7 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
     assert.deepEqual(bogus.json, { error: 'invalid_token', error_description: 'the initial access token is not valid' });
     assert.equal(bogus.headers.get('www-authenticate'), 'Bearer realm="latchkey-registration", error="invalid_token", error_description="the initial access token is not valid"');
     assert.equal((await call('POST', reg, admin, { client_name: 'x' })).status, 401, 'an admin access token is not an initial access token');
-    const c = await api(srv, 'POST', '/registration-tokens', { token: admin, body: {} });
+    const c = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a', audience: [AUD] } });
     assert.equal((await api(srv, 'DELETE', `/registration-tokens/${c.json.id}`, { token: admin })).status, 204);
     assert.equal((await call('POST', reg, c.json.token, { client_name: 'x' })).status, 401, 'deleted tokens stop working');
     const get = await fetch(reg);
@@ -153,7 +156,7 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
     const t = await iat({ scope: 'a b c' });
     const created = (await call('POST', reg, t, { client_name: 'managed', scope: 'a b', default_scope: 'a', access_token_ttl: 300, dpop_bound_access_tokens: true })).json;
     const uri = created.registration_client_uri;
-    const rat = created.registration_access_token;
+    let rat = created.registration_access_token;
 
     const read = await call('GET', uri, rat);
     assert.equal(read.status, 200);
@@ -170,16 +173,22 @@ describe(`dynamic client registration (RFC 7591, RFC 7592) on ${store}`, { skip:
     assert.equal(put.json.default_scope, null, 'omitted → reset (RFC 7592 §2.2)');
     assert.equal(put.json.access_token_ttl, null);
     assert.equal(put.json.dpop_bound_access_tokens, undefined);
-    assert.equal(put.json.registration_access_token, rat);
+    // SPEC §7 / RFC 7592 §3: every successful update issues a new registration access token; the old one stops working.
+    assert.match(put.json.registration_access_token, /^lkr_[A-Za-z0-9_-]{43}$/);
+    assert.notEqual(put.json.registration_access_token, rat);
+    assert.equal((await call('GET', uri, rat)).status, 401, 'the previous registration access token is dead');
+    rat = put.json.registration_access_token;
 
     const noId = await call('PUT', uri, rat, { client_name: 'x' });
     assert.deepEqual(noId.json, { error: 'invalid_client_metadata', error_description: 'client_id: must be present and equal to the registered client_id', field: 'client_id' });
     const wrongSecret = await call('PUT', uri, rat, { client_id: created.client_id, client_secret: 'lk_wrong' });
     assert.equal(wrongSecret.status, 400);
     assert.equal(wrongSecret.json.field, 'client_secret');
+    assert.equal((await call('GET', uri, rat)).status, 200, 'refused updates keep the token');
     const rightSecret = await call('PUT', uri, rat, { client_id: created.client_id, client_secret: created.client_secret, client_name: 'v3', scope: 'b' });
     assert.equal(rightSecret.status, 200);
     assert.equal(rightSecret.json.scope, 'b');
+    rat = rightSecret.json.registration_access_token;
     const overCap = await call('PUT', uri, rat, { client_id: created.client_id, scope: 'a z' });
     assert.equal(overCap.status, 400, 'the initial access token cap still applies on update');
     assert.equal(overCap.json.field, 'scope');

@@ -92,7 +92,7 @@ describe('admin API: trusted issuers and federated clients', () => {
   });
 
   it('RFC 7591 registration cannot create a federated client (a registrant must not claim a workload identity)', async () => {
-    const iat = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a' } });
+    const iat = await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a', audience: ['https://api.example.com'] } });
     const res = await fetch(`${srv.url}/oauth2/register`, {
       method: 'POST',
       headers: { authorization: `Bearer ${iat.json.token}`, 'content-type': 'application/json' },

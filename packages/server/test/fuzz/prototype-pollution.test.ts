@@ -23,7 +23,7 @@ describe(`prototype pollution: ${4 * RUNS} admin/registration JSON bodies`, () =
     srv = await startTestServer();
     admin = await tokenFor(srv, srv.admin.client_id, srv.admin.client_secret, 'latchkey:admin');
     const inj = srv.running.http;
-    iat = JSON.parse((await inj.inject({ method: 'POST', url: '/admin/v1/registration-tokens', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, payload: '{}' })).body).token;
+    iat = JSON.parse((await inj.inject({ method: 'POST', url: '/admin/v1/registration-tokens', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, payload: '{"scope":"a","audience":["https://api.example.com"],"max_clients":100000}' })).body).token;
     clientId = JSON.parse((await inj.inject({ method: 'POST', url: '/admin/v1/clients', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, payload: '{"client_name":"target","scope":"a"}' })).body).client_id;
     reg = JSON.parse((await inj.inject({ method: 'POST', url: '/oauth2/register', headers: { authorization: `Bearer ${iat}`, 'content-type': 'application/json' }, payload: '{"client_name":"r","scope":"a"}' })).body);
     assert.ok(iat && clientId && reg.registration_access_token);
@@ -65,6 +65,8 @@ describe(`prototype pollution: ${4 * RUNS} admin/registration JSON bodies`, () =
           const r = await srv.running.http.inject({ method: method as 'POST', url, headers: { ...auth(), 'content-type': 'application/json' }, payload: body });
           statuses.set(r.statusCode, (statuses.get(r.statusCode) ?? 0) + 1);
           assert.ok(r.statusCode < 500, `${r.statusCode} ${r.body}`);
+          // SPEC §7: each successful RFC 7592 update issues a new registration access token.
+          if (method === 'PUT' && r.statusCode === 200) reg.registration_access_token = (JSON.parse(r.body) as { registration_access_token: string }).registration_access_token;
           assert.equal(({} as Record<string, unknown>).polluted, undefined);
           assert.equal(({} as Record<string, unknown>).isAdmin, undefined);
         }),

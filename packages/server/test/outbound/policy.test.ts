@@ -145,7 +145,7 @@ describe('jwks_uri refused at registration on every path (admin API, RFC 7591)',
   before(async () => {
     srv = await startTestServer({ config: { rateLimitFailures: 1_000_000 } });
     admin = await tokenFor(srv, srv.admin.client_id, srv.admin.client_secret);
-    iat = (await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a' } })).json.token as string;
+    iat = (await api(srv, 'POST', '/registration-tokens', { token: admin, body: { scope: 'a', audience: ['https://api.example.com'] } })).json.token as string;
   });
   after(() => srv.close());
 
