@@ -59,6 +59,12 @@ const samples: { [K in SettingName]: Sample } = {
   jwksRefreshCooldown: { a: 0, b: 120 },
   consoleDir: { a: '/srv/console-a', b: '/srv/console-b' },
   outboundAllow: { a: '10.0.0.0/8', b: 'jwks.corp.example,192.168.1.10' },
+  opsPort: { a: 9100, b: 9200 },
+  opsHost: { a: '127.0.0.2', b: '10.0.0.9' },
+  registrationAccessTokenTtl: { a: 3600, b: 86_400 },
+  bootstrapAdminId: { a: 'admin-a', b: 'ops.admin' },
+  bootstrapAdminSecret: { a: 'a'.repeat(40), b: 'b'.repeat(48), with: { bootstrapAdminId: 'admin' } },
+  bootstrapAdminSecretFile: { a: '/run/secrets/a', b: '/run/secrets/b', with: { bootstrapAdminId: 'admin' } },
 };
 
 type Layer = 'flag' | 'env' | 'file' | 'callerDefault';
