@@ -6,7 +6,8 @@ import type { AuthenticatedClient } from '../client-auth/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import { bindSender, type SenderConstraints } from '../tokens/binding.js';
 import type { Minter } from '../tokens/mint.js';
-import { jsonResponse, NO_STORE, parseForm, type FormParams } from '../shared/oauth-request.js';
+import { NO_STORE, parseForm, type FormParams, type OAuthResponse } from '../shared/oauth-request.js';
+import type { Minted } from '../tokens/mint.js';
 import { parseScope } from '../shared/scope.js';
 import type { ProtocolEndpoint } from './endpoint.js';
 
@@ -51,6 +52,19 @@ function audience(params: FormParams, c: AuthenticatedClient, defaultAudience: s
     if (!out.includes(r)) out.push(r);
   }
   return out;
+}
+
+/** The 200's headers without a sender constraint's own: one shared, frozen object (the HTTP layer copies it). */
+const OK_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json; charset=utf-8', ...NO_STORE });
+
+/**
+ * The token response body from fixed fragments instead of `JSON.stringify` of an object (issue #16): the
+ * same bytes, key order and JSON. The token is base64url (JWT or `lko_`) and the type a fixed word, so
+ * only the scope goes through the JSON encoder.
+ */
+export function tokenResponse(m: Minted, extraHeaders: Record<string, string> | undefined): OAuthResponse {
+  const body = `{"access_token":"${m.access_token}","token_type":"${m.token_type}","expires_in":${m.expires_in},"scope":${JSON.stringify(m.scope)}}`;
+  return { status: 200, headers: extraHeaders ? { ...OK_HEADERS, ...extraHeaders } : OK_HEADERS, body };
 }
 
 /** Everything the token endpoint works with — all required: a missing collaborator does not compile. */
@@ -111,7 +125,7 @@ export function tokenEndpoint(d: TokenEndpointDeps): ProtocolEndpoint {
         const minted = await minter.mint({ client: auth.client, scope, aud, cnf: binding?.cnf, tokenType: binding?.tokenType ?? 'Bearer' });
         outcome = 'issued';
         metrics.tokensIssued.inc({ format: auth.client.record.access_token_format, method: auth.method });
-        return jsonResponse(200, minted, { ...NO_STORE, ...(binding?.headers ?? {}) });
+        return tokenResponse(minted, binding?.headers);
       } catch (e) {
         if (e instanceof OAuthError) {
           outcome = e.error;
