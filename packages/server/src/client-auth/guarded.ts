@@ -88,17 +88,17 @@ export interface GuardedAuthentication {
  * endpoint that authenticates clients (token, introspection, revocation — and the console sign-in,
  * which goes through the token endpoint):
  * 1. a presented id without the client-id syntax is `invalid_client` at once — never a key, never logged;
- * 2. the pre-check: 429 before any credential check only for an over-budget (address, known client id),
+ * 2. an id this node does not know is looked up in the store once (read-through, {@link ClientCache.lookup}),
+ *    so a client created through another worker or node works at once — also from a blocked address;
+ * 3. the pre-check: 429 before any credential check only for an over-budget (address, known client id),
  *    or an over-budget address naming an *unknown* id (spraying);
- * 3. an id this node does not know is looked up in the store once (read-through, {@link ClientCache.lookup}),
- *    so a client created through another worker or node works at once;
  * 4. failures are counted per (address, id) and per id (known ids) or per address (unknown ids); over
  *    budget a failure is 429 instead of 401 — correct credentials still succeed.
  */
 export function guardedAuthentication(o: {
   authentication: ClientAuthentication;
   limiter: FailureLimiter;
-  clients: Pick<ClientCache, 'get' | 'lookup'>;
+  clients: Pick<ClientCache, 'lookup'>;
   issuer: string;
   metrics: Pick<Metrics, 'rateLimited' | 'authFailures'>;
 }): GuardedAuthentication {
@@ -125,15 +125,14 @@ export function guardedAuthentication(o: {
         return refuse(req, endpoint, undefined, false, e);
       }
       const id = presented;
-      let known = id !== undefined && clients.get(id) !== undefined;
-      // The pre-check: (address, known id), or an address spraying unknown ids. A request naming no id
-      // (a federated assertion without client_id) is never refused before its credentials are checked.
+      let known = false;
       if (id !== undefined) {
-        let wait = await limiter.blocked(req.remoteAddress, id, known);
-        if (wait === 0 && !known) {
-          known = (await clients.lookup(id)) !== undefined;
-          if (known) wait = await limiter.blocked(req.remoteAddress, id, true);
-        }
+        // Read-through first: a client just created elsewhere is known here, so a spraying neighbour's
+        // block never refuses it (one primary-key lookup per id, single flight, negative-cached).
+        known = (await clients.lookup(id)) !== undefined;
+        // The pre-check: (address, known id), or an address spraying unknown ids. A request naming no id
+        // (a federated assertion without client_id) is never refused before its credentials are checked.
+        const wait = await limiter.blocked(req.remoteAddress, id, known);
         if (wait > 0) {
           metrics.rateLimited.inc({ endpoint });
           throw tooMany(wait);
