@@ -29,9 +29,11 @@ describe('two server processes on one PostgreSQL and Redis (SPEC §5, issue 8)',
     dataDir = mkdtempSync(join(tmpdir(), 'latchkey-nodes-'));
     // One deployment: one issuer (as behind a load balancer), shared Redis namespace and KEK.
     const issuer = `http://127.0.0.1:${await freePort()}`;
-    // The disabled-client check below answers many 401s from 127.0.0.1 while the change propagates; with the
-    // default brute-force budget (20 per address, shared through Redis) a slow CI machine would turn them into
-    // 429s that outlast the re-enable. That limiter has its own tests; here it must not interfere.
+    // The disabled-client check below answers many 401s for one (127.0.0.1, client id) pair while the change
+    // propagates; with the default budget (20 failures per (address, client id), shared through Redis) a slow
+    // CI machine would block that pair before any credential check (429) for longer than the re-enable. Only
+    // that pair: other clients at the address and the admin are unaffected (SPEC §5). The limiter's
+    // cross-node behaviour has its own tests (test/trust-boundary/limits.test.ts); here it must not interfere.
     const env = { LATCHKEY_RATE_LIMIT_FAILURES: '1000000' };
     a = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer, env });
     b = await spawnNode({ db: db.url, dataDir, kek, redis: REDIS_URL, issuer, env });
