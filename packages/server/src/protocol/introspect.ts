@@ -9,7 +9,7 @@ import type { RevocationCache } from '../tokens/revocations.js';
 import { looksLikeJwt, type OwnTokenVerifier } from '../tokens/verify-own.js';
 import { INTROSPECT_SCOPE } from '../shared/scope.js';
 import { OPAQUE_TOKEN_PREFIX as OPAQUE_PREFIX } from '../shared/token-prefixes.js';
-import { jsonResponse, NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
+import { NO_STORE, parseForm, type FormParams, type OAuthRequest, type OAuthResponse } from '../shared/oauth-request.js';
 import type { ProtocolEndpoint } from './endpoint.js';
 
 export const INTROSPECTION_PATH = '/oauth2/introspect';
@@ -141,6 +141,22 @@ export interface IntrospectionDeps {
 }
 
 const INACTIVE = JSON.stringify({ active: false });
+/** Every introspection answer's headers (RFC 7662 §2.2/§4: token data, never cached): one shared, frozen object. */
+const HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json; charset=utf-8', ...NO_STORE });
+
+/**
+ * The active answer from fragments instead of `JSON.stringify` of an object (issue #16): the same bytes and
+ * key order; strings still go through the JSON encoder (a client id may hold any character), the fixed
+ * issuer's fragment is encoded once.
+ */
+export function activeBody(t: ResolvedToken, issuerFragment: string, issuer: string): string {
+  const iss = t.iss === issuer ? issuerFragment : `,"iss":${JSON.stringify(t.iss)}`;
+  const cnf = t.cnf ? `,"cnf":${JSON.stringify(t.cnf)}` : '';
+  return (
+    `{"active":true,"scope":${JSON.stringify(t.scope)},"client_id":${JSON.stringify(t.client_id)},"sub":${JSON.stringify(t.sub)}` +
+    `,"aud":${JSON.stringify(t.aud)}${iss},"exp":${t.exp},"iat":${t.iat},"jti":${JSON.stringify(t.jti)},"token_type":${JSON.stringify(t.token_type)}${cnf}}`
+  );
+}
 
 /**
  * POST /oauth2/introspect — RFC 7662 token introspection.
@@ -157,6 +173,7 @@ const INACTIVE = JSON.stringify({ active: false });
  */
 export function introspectionEndpoint(d: IntrospectionDeps): ProtocolEndpoint {
   const { authenticate, resolve, revocations, clients, metrics } = d;
+  const issuerFragment = `,"iss":${JSON.stringify(d.issuer)}`;
   return {
     path: INTROSPECTION_PATH,
     // RFC 8414 §2: introspection_endpoint and the auth methods it accepts (the token endpoint's authenticators).
@@ -178,21 +195,8 @@ export function introspectionEndpoint(d: IntrospectionDeps): ProtocolEndpoint {
         if (t && active && !mayIntrospect(auth.client, t)) active = false;
         metrics.introspections.inc({ active: String(active) });
         // RFC 7662 §2.2 (and §4): the response carries token data, so it must not be cached.
-        if (!t || !active) return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', ...NO_STORE }, body: INACTIVE };
-        const body: Record<string, unknown> = {
-          active: true,
-          scope: t.scope,
-          client_id: t.client_id,
-          sub: t.sub,
-          aud: t.aud,
-          iss: t.iss,
-          exp: t.exp,
-          iat: t.iat,
-          jti: t.jti,
-          token_type: t.token_type,
-        };
-        if (t.cnf) body.cnf = t.cnf;
-        return jsonResponse(200, body, { ...NO_STORE });
+        if (!t || !active) return { status: 200, headers: HEADERS, body: INACTIVE };
+        return { status: 200, headers: HEADERS, body: activeBody(t, issuerFragment, d.issuer) };
       } catch (e) {
         return failureResponse(e, metrics);
       }
