@@ -146,7 +146,7 @@ export async function startServer(config: Config, opts: { log?: Logger; https?: 
       if (closed) return;
       closed = true;
       await opsHttp?.close();
-      await http!.close();
+      await http.close();
       await closeRuntime(runtime);
     },
   };

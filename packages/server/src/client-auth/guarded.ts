@@ -3,7 +3,6 @@ import { header, type FormParams, type OAuthRequest } from '../shared/oauth-requ
 import { isClientIdSyntax, type FailureLimiter } from '../limits/failure-limiter.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ClientCache } from '../store/client-cache.js';
-import type { TokenEndpointAuthMethod } from '../store/types.js';
 import { basicChallenge } from './client-secret.js';
 import type { ClientAuthentication } from './index.js';
 import type { AuthenticatedClient } from './types.js';
@@ -79,7 +78,7 @@ export interface GuardedAuthentication {
     req: OAuthRequest,
     params: FormParams,
     endpoint: string,
-    _claimedClientId?: string | undefined,
+    _claimedClientId?: string,
   ): Promise<{ auth: AuthenticatedClient; claimedClientId: string | undefined }>;
 }
 
@@ -114,7 +113,7 @@ export function guardedAuthentication(o: {
     throw e;
   };
   return {
-    methods: authentication.methods as readonly TokenEndpointAuthMethod[],
+    methods: authentication.methods,
     metadata: authentication.metadata,
     async authenticate(req, params, endpoint) {
       const { id: presented, basic } = presentedClientId(req, params);

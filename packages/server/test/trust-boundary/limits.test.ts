@@ -21,7 +21,7 @@ describe('failed-authentication limits across two nodes (PostgreSQL + Redis)', a
   before(async () => {
     if (skip) return;
     const pg = await createPgDatabase();
-    drop = pg.drop;
+    drop = () => pg.drop();
     const kek = randomBytes(32).toString('base64url');
     const issuer = `http://127.0.0.1:${await freePort()}`;
     const config = { issuer, redis: REDIS_URL, rateLimitFailures: MAX, rateLimitWindow: 60, trustProxy: '127.0.0.1' };

@@ -48,7 +48,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
       if (store === 'postgres') {
         const pg = await createPgDatabase();
         db = pg.url;
-        dropDb = pg.drop;
+        dropDb = () => pg.drop();
       }
       admin = await openRuntime(loadConfig({ db, dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
       // A slow change feed: only the read-through can make new clients work at once.
