@@ -159,11 +159,15 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
           type: 'object',
           properties: {
             id: { type: 'string', description: 'SHA-256 of the token (hex)' },
-            scope: { type: ['string', 'null'], description: 'cap on the scopes a client registered with it may hold' },
+            scope: { type: ['string', 'null'], description: 'cap on the scopes a client registered with it may hold (null: legacy token)' },
+            audience: { type: ['array', 'null'], items: { type: 'string', format: 'uri' }, description: 'cap on the audiences a client registered with it may name (null: legacy token)' },
+            max_clients: { type: ['integer', 'null'], description: 'how many clients it may register' },
+            clients_registered: { type: 'integer', description: 'how many it has registered' },
             created_at: { type: 'string', format: 'date-time' },
             expires_at: { type: ['string', 'null'], format: 'date-time' },
             created_by: { type: 'string' },
             expired: { type: 'boolean' },
+            legacy: { type: 'boolean', description: 'created before caps were required: registers nothing' },
           },
         },
       },
@@ -233,7 +237,20 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
         post: op(
           'Create an initial access token for RFC 7591 registration; the token is shown once',
           { '201': { description: 'created', content: json({ allOf: [ref('RegistrationToken'), { type: 'object', required: ['token'], properties: { token: { type: 'string' } } }] }) }, ...bad },
-          body({ type: 'object', additionalProperties: false, properties: { scope: { type: ['string', 'null'] }, ttl: { type: 'integer', minimum: 60, default: 86400 } } }, false),
+          body(
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['scope', 'audience'],
+              properties: {
+                scope: { type: 'string', description: 'scopes registered clients may hold (never latchkey:*)' },
+                audience: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', format: 'uri' }, description: 'audiences registered clients may name' },
+                max_clients: { type: 'integer', minimum: 1, maximum: 100000, default: 100 },
+                ttl: { type: 'integer', minimum: 60, default: 86400 },
+              },
+            },
+            true,
+          ),
         ),
       },
       '/trusted-issuers': {
