@@ -1,10 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin } from '../api.js';
-import { ErrorBox, Field, iso, SecretOnce, Stamp, TableWrap } from '../components.js';
+import { ErrorBox, Field, SecretOnce, Stamp, TableWrap } from '../components.js';
 
 interface Tok {
   id: string;
   scope: string | null;
+  audience: string[] | null;
+  max_clients: number | null;
+  clients_registered: number;
+  legacy: boolean;
   created_at: string;
   expires_at: string | null;
   created_by: string;
@@ -16,6 +20,8 @@ interface Tok {
 export function RegistrationTokens() {
   const [list, setList] = useState<Tok[] | null>(null);
   const [scope, setScope] = useState('');
+  const [audience, setAudience] = useState('');
+  const [maxClients, setMaxClients] = useState('100');
   const [ttl, setTtl] = useState('86400');
   const [created, setCreated] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -27,7 +33,9 @@ export function RegistrationTokens() {
     e.preventDefault();
     setError(null);
     try {
-      const t = await admin<Tok>('POST', '/registration-tokens', { ...(scope.trim() ? { scope: scope.trim() } : {}), ttl: /^\d+$/.test(ttl) ? Number(ttl) : ttl });
+      const num = (v: string) => (/^\d+$/.test(v) ? Number(v) : v);
+      const aud = audience.split(/\s+/).filter(Boolean);
+      const t = await admin<Tok>('POST', '/registration-tokens', { scope: scope.trim(), audience: aud, max_clients: num(maxClients.trim()), ttl: num(ttl) });
       setCreated(t.token!);
       await load();
     } catch (err) {
@@ -38,12 +46,18 @@ export function RegistrationTokens() {
     <section>
       <h2>Dynamic registration</h2>
       <p class="muted">
-        Services register themselves at <code>POST /oauth2/register</code> (RFC 7591) with an initial access token made here. The token's scope caps what they may ask for; without a cap, any
-        scope except <code>latchkey:*</code>.
+        Services register themselves at <code>POST /oauth2/register</code> (RFC 7591) with an initial access token made here. The token caps the scopes and audiences they may ask for
+        (both required; never <code>latchkey:*</code>) and how many clients it may register. The caps stay with each client it registered.
       </p>
       <form onSubmit={create} class="form">
         <Field label="Scope cap">
-          <input value={scope} onInput={(e) => setScope(e.currentTarget.value)} placeholder="e.g. reports:read" />
+          <input value={scope} required onInput={(e) => setScope(e.currentTarget.value)} placeholder="e.g. reports:read" />
+        </Field>
+        <Field label="Audience cap (space-separated URLs)">
+          <input value={audience} required onInput={(e) => setAudience(e.currentTarget.value)} placeholder="e.g. https://reports.example.com" />
+        </Field>
+        <Field label="Max clients">
+          <input value={maxClients} inputMode="numeric" onInput={(e) => setMaxClients(e.currentTarget.value)} />
         </Field>
         <Field label="Lifetime (s)">
           <input value={ttl} inputMode="numeric" onInput={(e) => setTtl(e.currentTarget.value)} />
@@ -61,6 +75,8 @@ export function RegistrationTokens() {
             <tr>
               <th>Id</th>
               <th>Scope cap</th>
+              <th>Audience cap</th>
+              <th>Clients</th>
               <th>Expires</th>
               <th>Created by</th>
               <th></th>
@@ -72,7 +88,12 @@ export function RegistrationTokens() {
                 <td>
                   <code>{t.id.slice(0, 12)}…</code>
                 </td>
-                <td>{t.scope ?? <span class="muted">any (not latchkey:*)</span>}</td>
+                <td>{t.legacy ? <span class="badge off">legacy: registers nothing</span> : t.scope}</td>
+                <td>{(t.audience ?? []).join(' ')}</td>
+                <td>
+                  {t.clients_registered}
+                  {t.max_clients != null ? ` / ${t.max_clients}` : ''}
+                </td>
                 <td>{t.expired ? <span class="badge off">expired</span> : <Stamp at={t.expires_at} />}</td>
                 <td>
                   <code>{t.created_by}</code>
