@@ -129,8 +129,8 @@ function AddIssuer({ onAdded, onCancel }: { onAdded: (t: TrustedIssuer) => void;
     <form onSubmit={(e) => void submit(e)} class="panel" data-testid="add-issuer-form">
       <h3>Add a trusted issuer</h3>
       <div class="form">
-        <Field label="Name" hint="how clients refer to it: letters, digits, . _ -">
-          <input {...text('name')} placeholder="e.g. prod-cluster" />
+        <Field label="Name">
+          <input {...text('name')} placeholder="e.g. prod-cluster (letters, digits, . _ -)" />
         </Field>
         <Field label="Kind">
           <select name="kind" class={bad('kind')} value={f.kind} onChange={(e) => setKind(e.currentTarget.value as IssuerKind)}>
