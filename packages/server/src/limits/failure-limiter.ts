@@ -57,7 +57,6 @@ export const MAX_ENTRIES = 100_000;
 /** Fixed-window counters in one process. */
 export class MemoryFailureLimiter implements FailureLimiter {
   #counts = new Map<string, { n: number; resetAt: number }>();
-  #sweepAt = 0;
 
   constructor(
     readonly max: number,
@@ -91,20 +90,20 @@ export class MemoryFailureLimiter implements FailureLimiter {
 
   /** Increments the counters; returns the wait (0 while every counter is within its budget). */
   count(keys: readonly LimitKey[], now = Date.now()): number {
-    if (now > this.#sweepAt || this.#counts.size >= this.maxEntries) {
-      for (const [k, e] of this.#counts) if (e.resetAt <= now) this.#counts.delete(k);
-      this.#sweepAt = now + this.windowSeconds * 1000;
-      // Still full: drop the oldest (Map keeps insertion order).
-      for (const k of this.#counts.keys()) {
-        if (this.#counts.size < this.maxEntries) break;
-        this.#counts.delete(k);
-      }
+    // Entries are (re)inserted when their window starts, so the Map's order is the order of `resetAt`:
+    // expired entries and, when full, the oldest are dropped from the front — O(1) per insertion.
+    for (const [k, e] of this.#counts) {
+      if (e.resetAt > now && this.#counts.size < this.maxEntries) break;
+      this.#counts.delete(k);
     }
     let wait = 0;
     for (const { key, max } of keys) {
       let e = this.#get(key, now);
       if (e) e.n++;
-      else this.#counts.set(key, (e = { n: 1, resetAt: now + this.windowSeconds * 1000 }));
+      else {
+        this.#counts.delete(key); // an expired entry: re-inserted at the end
+        this.#counts.set(key, (e = { n: 1, resetAt: now + this.windowSeconds * 1000 }));
+      }
       if (e.n > max) wait = Math.max(wait, this.#wait(e, now));
     }
     return wait;

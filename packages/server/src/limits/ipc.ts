@@ -42,14 +42,14 @@ export class IpcFailureLimiter implements FailureLimiter {
       this.#pending.get(m.seq)?.(m.wait);
       this.#pending.delete(m.seq);
     } else if (isMessage<BlockMessage>(m, 'latchkey:limits:block') && typeof m.key === 'string' && typeof m.until === 'number') {
-      if (this.#blocks.size >= MAX_ENTRIES) {
-        const now = Date.now();
-        for (const [k, until] of this.#blocks) if (until <= now) this.#blocks.delete(k);
-        for (const k of this.#blocks.keys()) {
-          if (this.#blocks.size < MAX_ENTRIES) break;
-          this.#blocks.delete(k);
-        }
+      // Blocks end in the order they arrive (one window length): expired ones and, when full, the oldest
+      // are dropped from the front.
+      const now = Date.now();
+      for (const [k, until] of this.#blocks) {
+        if (until > now && this.#blocks.size < MAX_ENTRIES) break;
+        this.#blocks.delete(k);
       }
+      this.#blocks.delete(m.key);
       this.#blocks.set(m.key, m.until);
     }
   };

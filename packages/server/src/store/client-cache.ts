@@ -118,13 +118,12 @@ export class ClientCache {
 
   #rememberUnknown(clientId: string): void {
     const now = Date.now();
-    if (this.#unknown.size >= MAX_NEGATIVE) {
-      for (const [k, until] of this.#unknown) if (until <= now) this.#unknown.delete(k);
-      for (const k of this.#unknown.keys()) {
-        if (this.#unknown.size < MAX_NEGATIVE) break;
-        this.#unknown.delete(k);
-      }
+    // Insertion order is expiry order: drop expired entries (and, when full, the oldest) from the front.
+    for (const [k, until] of this.#unknown) {
+      if (until > now && this.#unknown.size < MAX_NEGATIVE) break;
+      this.#unknown.delete(k);
     }
+    this.#unknown.delete(clientId);
     this.#unknown.set(clientId, now + NEGATIVE_TTL_MS);
   }
 
