@@ -9,9 +9,10 @@ import { Keys } from './screens/keys.js';
 import { Audit } from './screens/audit.js';
 import { TryIt } from './screens/try-it.js';
 import { RegistrationTokens } from './screens/registration-tokens.js';
+import { TrustedIssuerDetail, TrustedIssuers } from './screens/trusted-issuers.js';
 import './styles.css';
 
-/** Hash routes: #/clients, #/clients/new, #/clients/ID, #/keys, #/audit, #/registration, #/try[/ID]. */
+/** Hash routes: #/clients, #/clients/new, #/clients/ID, #/keys, #/audit, #/registration, #/trusted-issuers[/NAME], #/try[/ID]. */
 function useRoute(): string[] {
   const parse = () => (location.hash.replace(/^#\/?/, '') || 'clients').split('/').map(decodeURIComponent);
   const [r, setR] = useState(parse());
@@ -60,6 +61,8 @@ function App() {
   else if (top === 'keys') screen = <Keys />;
   else if (top === 'audit') screen = <Audit />;
   else if (top === 'registration') screen = <RegistrationTokens />;
+  else if (top === 'trusted-issuers' && id) screen = <TrustedIssuerDetail name={id} />;
+  else if (top === 'trusted-issuers') screen = <TrustedIssuers />;
   else if (top === 'try') screen = <TryIt preselect={id} />;
   else screen = <ClientsList />;
   const nav = (href: string, label: string, key: string) => (
@@ -73,6 +76,7 @@ function App() {
         <span class="brand">Latchkey</span>
         <nav>
           {nav('#/clients', 'Clients', 'clients')}
+          {nav('#/trusted-issuers', 'Trusted issuers', 'trusted-issuers')}
           {nav('#/keys', 'Keys', 'keys')}
           {nav('#/audit', 'Audit log', 'audit')}
           {nav('#/registration', 'Registration', 'registration')}

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { admin, recentSecrets, type ApiError, type Client } from '../api.js';
 import { ErrorBox, SecretOnce } from '../components.js';
 import { ClientForm, emptyForm, toBody } from './client-form.js';
+import { FEDERATED_METHOD, FederatedFacts, FederatedUsage } from './federated-identity.js';
 
 export function ClientCreate() {
   const [f, setF] = useState(emptyForm);
@@ -31,8 +32,10 @@ export function ClientCreate() {
           </dd>
           <dt>Method</dt>
           <dd>{created.token_endpoint_auth_method}</dd>
+          <FederatedFacts client={created} />
         </dl>
         {created.client_secret ? <SecretOnce secret={created.client_secret} /> : <p class="muted">This client authenticates without a shared secret.</p>}
+        {created.token_endpoint_auth_method === FEDERATED_METHOD && <FederatedUsage />}
         <div class="actions">
           <a class="button" href={`#/try/${encodeURIComponent(created.client_id)}`} data-testid="try-created">
             Try it

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { admin, recentSecrets, type ApiError, type Client } from '../api.js';
 import { ConfirmButton, ErrorBox, SecretOnce, when } from '../components.js';
 import { ClientForm, toBody, type FormState } from './client-form.js';
+import { FederatedFacts, federatedState } from './federated-identity.js';
 
 const toForm = (c: Client): FormState => ({
   client_name: c.client_name,
@@ -12,6 +13,7 @@ const toForm = (c: Client): FormState => ({
   jwks: '',
   access_token_ttl: c.access_token_ttl == null ? '' : String(c.access_token_ttl),
   access_token_format: c.access_token_format,
+  federated: federatedState(c),
 });
 
 /** 90 → "90 s", 3600 → "1 h", 5400 → "1 h 30 min". */
@@ -76,6 +78,7 @@ export function ClientDetail({ id, self }: { id: string; self: string }) {
         </dd>
         <dt>Method</dt>
         <dd>{c.token_endpoint_auth_method}</dd>
+        <FederatedFacts client={c} />
         <dt>Issued</dt>
         <dd>{when(c.client_id_issued_at)}</dd>
         {secretBased && (

@@ -1,4 +1,5 @@
 import { Field } from '../components.js';
+import { emptyFederated, FEDERATED_METHOD, FederatedFields, federatedBody, type FederatedState } from './federated-identity.js';
 
 export interface FormState {
   client_name: string;
@@ -9,6 +10,8 @@ export interface FormState {
   jwks: string;
   access_token_ttl: string;
   access_token_format: string;
+  /** Only for federated_jwt (secretless) clients. */
+  federated: FederatedState;
 }
 
 export const emptyForm: FormState = {
@@ -20,6 +23,7 @@ export const emptyForm: FormState = {
   jwks: '',
   access_token_ttl: '',
   access_token_format: 'jwt',
+  federated: emptyFederated(),
 };
 
 /** Form → admin API body. Empty optional fields are null on update (cleared) and omitted on create. */
@@ -49,11 +53,12 @@ export function toBody(f: FormState, mode: 'create' | 'update'): Record<string, 
       }
     }
   }
+  if (f.token_endpoint_auth_method === FEDERATED_METHOD) b.federated_identity = federatedBody(f.federated);
   return b;
 }
 
 export function ClientForm({ f, set, mode, fieldError }: { f: FormState; set: (f: FormState) => void; mode: 'create' | 'update'; fieldError?: string | undefined }) {
-  const bind = (k: keyof FormState) => ({
+  const bind = (k: Exclude<keyof FormState, 'federated'>) => ({
     value: f[k],
     name: k,
     class: fieldError === k || fieldError?.startsWith(`${k}.`) ? 'invalid' : '',
@@ -80,6 +85,7 @@ export function ClientForm({ f, set, mode, fieldError }: { f: FormState; set: (f
             <option value="client_secret_post">client_secret_post</option>
             <option value="client_secret_jwt">client_secret_jwt</option>
             <option value="private_key_jwt">private_key_jwt</option>
+            <option value={FEDERATED_METHOD}>federated (secretless)</option>
           </select>
         </Field>
       )}
@@ -88,6 +94,7 @@ export function ClientForm({ f, set, mode, fieldError }: { f: FormState; set: (f
           <textarea rows={4} {...bind('jwks')} />
         </Field>
       )}
+      {f.token_endpoint_auth_method === FEDERATED_METHOD && <FederatedFields value={f.federated} onChange={(federated) => set({ ...f, federated })} fieldError={fieldError} />}
       <Field label="Token lifetime (s)" hint="empty: server default">
         <input inputMode="numeric" {...bind('access_token_ttl')} />
       </Field>

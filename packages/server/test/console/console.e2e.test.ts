@@ -348,7 +348,7 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
       await p.getByTestId('clients-table').waitFor();
       // Header: every link and the sign-out button fully on screen, nothing overlapping.
       const boxes = await p.locator('header a, header button, header .brand').evaluateAll((els) => els.map((e) => { const r = e.getBoundingClientRect(); return { t: (e as HTMLElement).innerText, l: r.left, r: r.right, top: r.top, b: r.bottom }; }));
-      assert.equal(boxes.length, 7);
+      assert.equal(boxes.length, 8);
       for (const x of boxes) assert.ok(x.l >= 0 && x.r <= 375, `${x.t} is on screen (${x.l}–${x.r})`);
       for (const [i, x] of boxes.entries())
         for (const y of boxes.slice(i + 1)) assert.ok(x.r <= y.l || y.r <= x.l || x.b <= y.top || y.b <= x.top, `${x.t} and ${y.t} overlap`);
