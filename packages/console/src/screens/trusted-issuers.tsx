@@ -165,7 +165,9 @@ function AddIssuer({ onAdded, onCancel }: { onAdded: (t: TrustedIssuer) => void;
         </Field>
         <label class="check">
           <input type="checkbox" name="single_use" checked={f.single_use} onChange={(e) => setF({ ...f, single_use: e.currentTarget.checked })} />
-          Single-use: a token with a <code>jti</code> is accepted once (platform tokens are normally reused for their lifetime)
+          <span>
+            Single-use: a token with a <code>jti</code> is accepted once (platform tokens are normally reused for their lifetime)
+          </span>
         </label>
       </div>
       <ErrorBox error={error} />
@@ -270,7 +272,7 @@ export function TrustedIssuers() {
                   <td>
                     <a href={`#/trusted-issuers/${encodeURIComponent(t.name)}`}>{t.name}</a>
                   </td>
-                  <td class="wrap-anywhere">
+                  <td>
                     <code>{t.issuer}</code>
                   </td>
                   <td class="nowrap">{KIND_LABEL[t.kind]}</td>
