@@ -66,9 +66,9 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
   const store = openStore(config.db, { sqliteCacheMb: config.sqliteCacheMb, warn });
   try {
     await store.migrate();
-    // Never generate a KEK for a store that already holds sealed keys: they could not be opened with it.
-    if (!config.kek && !existsSync(join(config.dataDir, 'kek')) && (await store.listKeys()).length > 0) {
-      throw new ConfigError(`invalid setting ${describeSetting('kek')}: the store already holds signing keys but no key-encryption key is set and ${join(config.dataDir, 'kek')} does not exist (restore that file or set the KEK the store was made with; a new one is not generated)`);
+    // Never generate a KEK for a store already in use: its sealed keys and hashed secrets need the old one.
+    if (!config.kek && !existsSync(join(config.dataDir, 'kek')) && ((await store.listKeys()).length > 0 || (await store.listClients({ limit: 1 })).total > 0)) {
+      throw new ConfigError(`invalid setting ${describeSetting('kek')}: the store already holds signing keys or clients but no key-encryption key is set and ${join(config.dataDir, 'kek')} does not exist (restore that file or set the KEK the store was made with; a new one is not generated)`);
     }
     const kek = loadKek({ kek: config.kek, dataDir: config.dataDir, create: opts.createKek ?? true, warn });
     const sealer = new Sealer(kek);

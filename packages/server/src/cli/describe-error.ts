@@ -67,6 +67,7 @@ function rootCode(e: unknown): { code?: string; message?: string } {
   for (let i = 0; i < 6 && cur && typeof cur === 'object'; i++) {
     const c = cur as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
     if (typeof c.code === 'string') found = { code: c.code, message: typeof c.message === 'string' ? c.message : undefined };
+    else if (i > 0 && found.code === undefined && typeof c.message === 'string') found = { message: c.message };
     // AggregateError (several addresses tried): take the first.
     cur = c.cause ?? (Array.isArray(c.errors) ? c.errors[0] : undefined);
   }

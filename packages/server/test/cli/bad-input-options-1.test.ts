@@ -1,0 +1,8 @@
+import { describe, it } from 'node:test';
+import { checkCases, OPTION_CASES, setUp } from './bad-input-cases.js';
+
+// Issue #17 item 5: option values typed wrong → exit 2, one line naming the option, no internals (part 1 of 2).
+setUp();
+describe('bad option values (part 1): exit 2, one line naming the option, no stack trace or SQL', () => {
+  it('runs them all', { timeout: 170_000 }, () => checkCases(Object.fromEntries(Object.entries(OPTION_CASES).slice(0, 14))));
+});
