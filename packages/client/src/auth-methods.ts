@@ -208,7 +208,7 @@ export async function resolvePrivateKey(
   }
   try {
     const key = await importJWK(jwk as JWK, alg);
-    return { key: key as CryptoKey | Uint8Array, alg, kid: explicitKid ?? jwk.kid };
+    return { key, alg, kid: explicitKid ?? jwk.kid };
   } catch (cause) {
     throw new LatchkeyClientError('ERR_INVALID_KEY', 'private key: the JWK cannot be imported for the chosen algorithm', { cause });
   }

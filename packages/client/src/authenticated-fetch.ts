@@ -1,5 +1,18 @@
+import type { DPoPSigner } from './dpop.js';
 import { discardBody, type FetchLike } from './http.js';
-import type { TokenClient, TokenRequestOptions } from './token-client.js';
+import type { AccessToken, TokenClientEvent, TokenRequestOptions } from './token-types.js';
+
+/**
+ * @internal What {@link authenticatedFetch} uses of a {@link TokenClient} (its public and internal methods),
+ * stated here so this module does not import token-client.ts (which imports this one).
+ */
+export interface TokenSource {
+  getToken(options?: TokenRequestOptions): Promise<AccessToken>;
+  headersFor(token: AccessToken, method: string, url: string | URL): Promise<{ authorization: string; dpop?: string }>;
+  dpop(): Promise<DPoPSigner | undefined>;
+  emit(event: TokenClientEvent): void;
+  invalidate(accessToken: string): void;
+}
 
 /**
  * Reads the `error` parameter of a `WWW-Authenticate` challenge (RFC 6750 §3, RFC 9449 §7.1).
@@ -22,14 +35,14 @@ function canReplay(body: unknown): boolean {
 
 /** @internal The implementation behind {@link TokenClient.fetch}. */
 export async function authenticatedFetch(
-  client: TokenClient,
+  client: TokenSource,
   input: string | URL | Request,
   init: RequestInit | undefined,
   options: TokenRequestOptions | undefined,
   fetchImpl: FetchLike = globalThis.fetch,
 ): Promise<Response> {
   const request = input instanceof Request ? input : undefined;
-  const url = new URL(request !== undefined ? request.url : String(input));
+  const url = new URL(input instanceof Request ? input.url : input);
   const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
   // A Request with a body is cloned per attempt so that a retry can resend it.
   const requestHasBody = request !== undefined && request.body !== null && init?.body === undefined;
@@ -71,29 +84,4 @@ export async function authenticatedFetch(
     }
     return response;
   }
-}
-
-/** Options of {@link createAuthenticatedFetch}: the token to use, and the underlying `fetch`. */
-export interface AuthenticatedFetchOptions extends Omit<TokenRequestOptions, 'signal' | 'forceRefresh'> {
-  /** The `fetch` used for API calls (default: global `fetch`), e.g. one with a custom dispatcher. */
-  fetch?: FetchLike;
-}
-
-/**
- * Returns a `fetch`-compatible function that authorizes every call with a token from `client`
- * (see {@link TokenClient.fetch} for the 401 handling). Hand it to SDKs that accept a custom fetch.
- *
- * @example
- * ```ts
- * const inventoryFetch = createAuthenticatedFetch(client, { scope: 'inventory:read', resource: 'https://inventory.example.com/' });
- * const res = await inventoryFetch('https://inventory.example.com/items');
- * ```
- */
-export function createAuthenticatedFetch(
-  client: TokenClient,
-  options: AuthenticatedFetchOptions = {},
-): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
-  const { fetch: fetchImpl, ...tokenOptions } = options;
-  const hasTokenOptions = tokenOptions.scope !== undefined || tokenOptions.resource !== undefined;
-  return (input, init) => authenticatedFetch(client, input, init, hasTokenOptions ? tokenOptions : undefined, fetchImpl ?? globalThis.fetch);
 }

@@ -159,7 +159,7 @@ function toPublicJwk(key: CryptoKey | KeyObject | JsonWebKey): Record<string, un
   try {
     const object = key instanceof KeyObject ? key : typeof (key as CryptoKey).algorithm === 'object' ? KeyObject.from(key as CryptoKey) : undefined;
     if (object === undefined) return key as Record<string, unknown>;
-    return (object.type === 'public' ? object : createPublicKey(object)).export({ format: 'jwk' }) as Record<string, unknown>;
+    return (object.type === 'public' ? object : createPublicKey(object)).export({ format: 'jwk' });
   } catch (cause) {
     throw new LatchkeyClientError('ERR_INVALID_KEY', 'dpop: publicKey cannot be used', { cause });
   }

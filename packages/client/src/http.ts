@@ -149,7 +149,7 @@ async function readText(response: Response, limit: number): Promise<string | und
   if (response.body === null) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader(); // Fetch: a body is a stream of bytes (undici types it <any>)
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -177,7 +177,7 @@ export async function discardBody(response: Response): Promise<void> {
 function describeCause(cause: unknown): string {
   if (cause instanceof Error) {
     const inner = (cause as Error & { cause?: unknown }).cause;
-    const code = inner && typeof inner === 'object' && 'code' in inner ? String((inner as { code: unknown }).code) : undefined;
+    const code = inner && typeof inner === 'object' && 'code' in inner ? String(inner.code) : undefined;
     return code ?? cause.message;
   }
   return 'unknown error';

@@ -27,5 +27,6 @@ export {
 } from './token-client.js';
 export { DPoPSigner, type DPoPKeyInput } from './dpop.js';
 export { discoveryUrls, type AuthorizationServerMetadata } from './discovery.js';
-export { challengeError, createAuthenticatedFetch, type AuthenticatedFetchOptions } from './authenticated-fetch.js';
+export { challengeError } from './authenticated-fetch.js';
+export { createAuthenticatedFetch, type AuthenticatedFetchOptions } from './create-authenticated-fetch.js';
 export { parseRetryAfter, type RetryOptions, type FetchLike } from './http.js';

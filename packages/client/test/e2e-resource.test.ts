@@ -17,7 +17,7 @@ before(async () => {
 after(() => lk.close());
 
 async function startApi(options: Record<string, unknown>): Promise<{ url: string; server: Server; hits: () => number }> {
-  const rs = createResourceServer({ issuer: lk.issuer, audience: API, ...options } as never);
+  const rs = createResourceServer({ issuer: lk.issuer, audience: API, ...options });
   const guard = nodeHttpGuard(rs, { scopes: 'orders:read' });
   let hits = 0;
   const server = createServer(async (req, res) => {

@@ -80,7 +80,7 @@ test('401 without invalid_token, 403 and stream bodies are passed through untouc
   assert.equal((await client.fetch(`${rs.url}/forbidden`)).status, 403);
   assert.equal((await client.fetch(`${rs.url}/plain`)).status, 401);
   const stream = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('once')); c.close(); } });
-  assert.equal((await client.fetch(`${rs.url}/stream`, { method: 'POST', body: stream, duplex: 'half' } as RequestInit)).status, 401);
+  assert.equal((await client.fetch(`${rs.url}/stream`, { method: 'POST', body: stream, duplex: 'half' })).status, 401);
   assert.equal(hits, 3, 'no retries');
   assert.equal(as.requests.length, 1);
 });

@@ -97,7 +97,7 @@ async function startApi(lk: TestServer, tls: boolean, options: Partial<ResourceS
     : createHttpServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   server.on('close', () => void trusting.close());
-  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`, server: server as Server };
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 test('end to end: a tls_client_auth token from Latchkey is accepted by @latchkey/resource with the same certificate — over TLS and behind a proxy header', async (t) => {

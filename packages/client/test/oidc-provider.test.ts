@@ -15,7 +15,7 @@ let privateJwk: JWK;
 before(async () => {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   privateJwk = { ...(await exportJWK(privateKey)), kid: 'client-key-1', alg: 'ES256' };
-  op = await startOidcProvider({ privateJwk: privateJwk as Record<string, unknown> });
+  op = await startOidcProvider({ privateJwk: privateJwk });
 });
 after(() => op.close());
 

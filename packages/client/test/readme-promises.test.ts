@@ -49,7 +49,7 @@ test('"discoveryCacheSeconds: stale metadata keeps working while it is re-fetche
   let discoveries = 0;
   let metadataDown = false;
   const fetchVia = (input: string | URL | Request, init?: RequestInit) => {
-    if (String(input).includes('/.well-known/')) {
+    if ((input instanceof Request ? input.url : input.toString()).includes('/.well-known/')) {
       discoveries++;
       if (metadataDown) return Promise.resolve(new Response('{}', { status: 500 }));
     }

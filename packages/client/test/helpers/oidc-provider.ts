@@ -21,11 +21,10 @@ export interface OidcProviderServer {
 }
 
 export async function startOidcProvider(opts: { ttl?: number; privateJwk?: Record<string, unknown>; requireDpopNonce?: boolean } = {}): Promise<OidcProviderServer> {
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   let tokenRequests = 0;
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url?.startsWith('/token')) tokenRequests += 1;
-    handler!(req, res);
+    handler(req, res); // assigned below, before the issuer URL (the port) is handed out
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -63,8 +62,8 @@ export async function startOidcProvider(opts: { ttl?: number; privateJwk?: Recor
         },
       },
     },
-  } as never);
-  handler = provider.callback() as unknown as (req: IncomingMessage, res: ServerResponse) => void;
+  });
+  const handler = provider.callback() as (req: IncomingMessage, res: ServerResponse) => void; // oidc-provider types it unknown
   return {
     issuer,
     tokenRequests: () => tokenRequests,

@@ -62,7 +62,7 @@ export async function startScriptedAs(opts: { expiresIn?: number; script?: Step[
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return Object.assign(state, {
+  return Object.assign<Omit<ScriptedAs, 'issuer' | 'close'>, Pick<ScriptedAs, 'issuer' | 'close'>>(state, {
     issuer,
     close: () =>
       new Promise<void>((resolve) => {
@@ -70,7 +70,7 @@ export async function startScriptedAs(opts: { expiresIn?: number; script?: Step[
         server.closeAllConnections();
         server.close(() => resolve());
       }),
-  }) as ScriptedAs;
+  });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
