@@ -46,7 +46,7 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
     throw new Error(`body larger than ${maxBytes} bytes`);
   }
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader(); // Fetch: a body is a stream of bytes (undici types it <any>)
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

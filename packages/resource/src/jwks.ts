@@ -145,7 +145,7 @@ export class RemoteJwks {
   #lookup(kid: string | undefined, alg: JwsAlgorithm): Verifier[] {
     const list = kid === undefined ? this.#all : this.#byKid.get(kid);
     if (list === undefined) return [];
-    if (list.length === 1 && list[0]!.alg === alg) return list as Verifier[];
+    if (list.length === 1 && list[0]!.alg === alg) return list;
     return list.filter((v) => v.alg === alg);
   }
 
@@ -193,7 +193,7 @@ export class RemoteJwks {
       if (usable.length === 0) continue;
       let key;
       try {
-        key = importPublicJwk(jwk as PublicJwk);
+        key = importPublicJwk(jwk);
       } catch {
         continue; // RFC 7517 §5: "Implementations SHOULD ignore JWKs within a JWK Set that use kty values that are not understood", and so for unusable ones.
       }

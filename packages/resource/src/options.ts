@@ -236,11 +236,16 @@ export function normalizeTyp(typ: string): string {
   return t.startsWith('application/') ? t.slice('application/'.length) : t;
 }
 
+/** A non-empty array of non-empty strings (options come from JavaScript callers too, so the types are checked). */
+function isNonEmptyStringList(v: unknown): v is readonly string[] {
+  return Array.isArray(v) && v.length > 0 && (v as unknown[]).every((a) => typeof a === 'string' && a !== '');
+}
+
 export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
   if (typeof o !== 'object' || o === null) throw new ResourceConfigError('options', 'must be an object');
   const issuer = absoluteUrl('issuer', o.issuer);
-  const audiences = typeof o.audience === 'string' ? [o.audience] : o.audience;
-  if (!Array.isArray(audiences) || audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a === '')) {
+  const audiences: unknown = typeof o.audience === 'string' ? [o.audience] : o.audience;
+  if (!isNonEmptyStringList(audiences)) {
     throw new ResourceConfigError('audience', 'must be a non-empty string or array of strings');
   }
   const discovery = o.discovery ?? 'auto';
@@ -289,7 +294,7 @@ export function normalizeOptions(o: ResourceServerOptions): NormalizedOptions {
     if (!federated && (typeof i.clientAuthentication.clientId !== 'string' || i.clientAuthentication.clientId === '')) {
       throw new ResourceConfigError('introspection.clientAuthentication.clientId', 'is required');
     }
-    checkClientCredentials(i.clientAuthentication as unknown as Record<string, unknown>);
+    checkClientCredentials(i.clientAuthentication);
     const endpoint = i.endpoint === undefined ? undefined : absoluteUrl('introspection.endpoint', i.endpoint);
     if (endpoint === undefined && discovery === false) throw new ResourceConfigError('introspection.endpoint', 'required when discovery is false');
     const maxEntries = i.maxEntries ?? 10_000;

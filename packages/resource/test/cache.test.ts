@@ -52,10 +52,10 @@ describe('verified-token cache', () => {
     await rs.verify(token);
     token = undefined;
     const { readFileSync, rmSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
+    const path = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'lk-heap-'));
-    const file = writeHeapSnapshot(join(dir, 'h.heapsnapshot'));
+    const dir = mkdtempSync(path.join(tmpdir(), 'lk-heap-'));
+    const file = writeHeapSnapshot(path.join(dir, 'h.heapsnapshot'));
     try {
       const heap = readFileSync(file, 'utf8');
       const signature = [...reversed].reverse().join(''); // built after the snapshot

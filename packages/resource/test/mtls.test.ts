@@ -62,7 +62,7 @@ describe('mTLS certificate-bound tokens (RFC 8705 §3)', () => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body, challenge: res.headers['www-authenticate'] as string | undefined }));
+        res.on('end', () => resolve({ status: res.statusCode!, body, challenge: res.headers['www-authenticate'] }));
       });
       req.on('error', reject);
       req.end();

@@ -152,9 +152,10 @@ describe('README promises', () => {
     });
 
     it('"jwks.timeout": a JWKS endpoint that never answers is ERR_JWKS_UNAVAILABLE after the timeout', async () => {
+      // Like fetch, rejects with the signal's reason (a DOMException here).
       const hanging = (input: string | URL, init?: RequestInit) =>
         new URL(String(input)).pathname === '/jwks'
-          ? new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))
+          ? new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason as Error)))
           : fetch(input, init);
       const rs = createResourceServer({ issuer: as.issuer, audience: as.audience, fetch: hanging, jwks: { timeout: 0.3 } });
       const started = Date.now();

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessTokenClaims, AuthInfo, ResourceServer } from '../resource-server.js';
 import { ResourceError } from '../errors.js';
-import { toRequirement, type ScopeInput } from '../scopes.js';
+import { toRequirement } from '../scopes.js';
 import { fromNodeRequest, sendNodeError, type NodeAdapterOptions } from './node-http.js';
 
 /** The request as seen by handlers after {@link expressAuth}: `req.auth` is set. */
@@ -50,7 +50,7 @@ export function expressAuth<C extends AccessTokenClaims = AccessTokenClaims>(
     rs.authenticate(facts, scopes).then(
       (outcome) => {
         if (outcome.ok) {
-          req.auth = outcome.auth as AuthInfo<AccessTokenClaims>;
+          req.auth = outcome.auth;
           next();
         } else if (passErrors) {
           next(Object.assign(outcome.error, { response: outcome.response }));

@@ -21,6 +21,17 @@ export interface LatchkeyFastifyOptions<C extends AccessTokenClaims = AccessToke
 }
 
 /**
+ * What fastify-plugin does: marks `plugin` as not encapsulated (so its hooks apply to the instance it is registered
+ * on, not a child context) and names it in Fastify's plugin tree. Returns the same function.
+ */
+function unencapsulated<P extends FastifyPluginAsync<LatchkeyFastifyOptions>>(name: string, plugin: P): P {
+  const marks = plugin as unknown as Record<symbol, unknown>;
+  marks[Symbol.for('skip-override')] = true;
+  marks[Symbol.for('fastify.display-name')] = name;
+  return plugin;
+}
+
+/**
  * Fastify plugin (tested with Fastify 5; RFC 6750 §2.1 header tokens, §3 errors). Registered on an instance, it protects
  * every route of that instance and its children with an `onRequest` hook (so
  * bodies of rejected requests are never parsed), and sets `request.auth`.
@@ -34,14 +45,14 @@ export interface LatchkeyFastifyOptions<C extends AccessTokenClaims = AccessToke
  * await app.register(latchkeyFastify, { resourceServer: rs, scopes: 'read:orders' });
  * app.get('/orders', async (request) => ({ client: request.auth?.clientId }));
  */
-export const latchkeyFastify: FastifyPluginAsync<LatchkeyFastifyOptions> = async (fastify, options) => {
+export const latchkeyFastify: FastifyPluginAsync<LatchkeyFastifyOptions> = unencapsulated('@latchkey/resource', async (fastify, options) => {
   const rs = options.resourceServer;
   if (rs === undefined || typeof rs.authenticate !== 'function') throw new TypeError('latchkeyFastify: options.resourceServer is required');
   const defaultScopes = toRequirement(options.scopes); // validated at registration
   if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
   // Validate per-route requirements when routes are declared, not on their first request.
   fastify.addHook('onRoute', (route) => {
-    const config = (route.config as { latchkey?: false | { scopes?: ScopeInput } } | undefined)?.latchkey;
+    const config = route.config?.latchkey;
     if (config) toRequirement(config.scopes);
   });
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -59,16 +70,12 @@ export const latchkeyFastify: FastifyPluginAsync<LatchkeyFastifyOptions> = async
       config?.scopes === undefined ? defaultScopes : toRequirement(config.scopes),
     );
     if (outcome.ok) {
-      request.auth = outcome.auth as AuthInfo;
+      request.auth = outcome.auth;
       return;
     }
     const { status, headers, body } = outcome.response;
     return reply.code(status).headers(headers).send(body === '' ? undefined : body);
   });
-};
-
-// Like fastify-plugin: do not encapsulate, so the hook applies where the plugin is registered.
-(latchkeyFastify as unknown as Record<symbol, unknown>)[Symbol.for('skip-override')] = true;
-(latchkeyFastify as unknown as Record<symbol, unknown>)[Symbol.for('fastify.display-name')] = '@latchkey/resource';
+});
 
 export default latchkeyFastify;

@@ -20,7 +20,7 @@ export function toFetchResponse(response: ErrorResponse): Response {
   const headers = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value as string);
+    else headers.set(name, value);
   }
   return new Response(response.body === '' ? null : response.body, { status: response.status, headers });
 }
