@@ -20,27 +20,37 @@ export class ApiError extends Error {
 let csrf = '';
 export const setCsrf = (t: string) => (csrf = t);
 
-export async function call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+/** An RFC-shaped error body (`{"error", "error_description", "field"?}`), if `json` is one. */
+function errorBody(json: unknown): { error?: string; error_description?: string; field?: string } {
+  if (typeof json !== 'object' || json === null) return {};
+  const o = json as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { error: str(o.error), error_description: str(o.error_description), field: str(o.field) };
+}
+
+/** `T` is the shape the caller expects from the endpoint (the console trusts its own server's answers). */
+export async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, credentials: 'same-origin', ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await res.text();
-  let json: any;
+  let json: unknown;
   try {
-    json = text ? JSON.parse(text) : undefined;
+    json = text ? (JSON.parse(text) as unknown) : undefined;
   } catch {
     json = undefined;
   }
   if (!res.ok) {
     if (res.status === 401) window.dispatchEvent(new Event('lk-signed-out'));
-    throw new ApiError(res.status, json?.error ?? 'error', json?.error_description ?? `HTTP ${res.status}`, json?.field);
+    const e = errorBody(json);
+    throw new ApiError(res.status, e.error ?? 'error', e.error_description ?? `HTTP ${res.status}`, e.field);
   }
   return json as T;
 }
 
 /** The admin API (/admin/v1) through the console's session. */
-export const admin = <T = any>(method: string, path: string, body?: unknown) => call<T>(method, `/console/api/admin${path}`, body);
+export const admin = <T = unknown>(method: string, path: string, body?: unknown) => call<T>(method, `/console/api/admin${path}`, body);
 
 export interface Client {
   client_id: string;
@@ -60,8 +70,11 @@ export interface Client {
   previous_secrets_expire_at?: number;
 }
 
-/** Secrets shown in this tab (create / rotate), kept in memory only so the "try it" panel can use them. Never stored. */
-export const recentSecrets = new Map<string, string>();
+/**
+ * Secrets shown in this tab (create / rotate), client id → secret, kept in memory only so the "try it" panel
+ * can use them. Never stored. One per app, made by `App` (main.tsx) and passed to the screens that use it.
+ */
+export type RecentSecrets = Map<string, string>;
 
 export function decodeJwtPart(part: string): unknown {
   const b64 = part.replace(/-/g, '+').replace(/_/g, '/');

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, setCsrf, type Session } from './api.js';
+import { call, setCsrf, type RecentSecrets, type Session } from './api.js';
 import { SignIn } from './screens/sign-in.js';
 import { ClientsList } from './screens/clients-list.js';
 import { ClientCreate } from './screens/client-create.js';
@@ -27,6 +27,7 @@ function useRoute(): string[] {
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const route = useRoute();
+  const [recentSecrets] = useState<RecentSecrets>(() => new Map());
   useEffect(() => {
     call<Session>('GET', '/console/api/session')
       .then((s) => {
@@ -56,14 +57,14 @@ function App() {
   };
   const [top, id] = route;
   let screen;
-  if (top === 'clients' && id === 'new') screen = <ClientCreate />;
-  else if (top === 'clients' && id) screen = <ClientDetail id={id} self={session.client_id} />;
+  if (top === 'clients' && id === 'new') screen = <ClientCreate recentSecrets={recentSecrets} />;
+  else if (top === 'clients' && id) screen = <ClientDetail id={id} self={session.client_id} recentSecrets={recentSecrets} />;
   else if (top === 'keys') screen = <Keys />;
   else if (top === 'audit') screen = <Audit />;
   else if (top === 'registration') screen = <RegistrationTokens />;
   else if (top === 'trusted-issuers' && id) screen = <TrustedIssuerDetail name={id} />;
   else if (top === 'trusted-issuers') screen = <TrustedIssuers />;
-  else if (top === 'try') screen = <TryIt preselect={id} />;
+  else if (top === 'try') screen = <TryIt preselect={id} recentSecrets={recentSecrets} />;
   else screen = <ClientsList />;
   const nav = (href: string, label: string, key: string) => (
     <a href={href} class={top === key ? 'active' : ''}>

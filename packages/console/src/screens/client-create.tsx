@@ -1,10 +1,10 @@
 import { useState } from 'preact/hooks';
-import { admin, recentSecrets, type ApiError, type Client } from '../api.js';
+import { admin, type ApiError, type Client, type RecentSecrets } from '../api.js';
 import { ErrorBox, SecretOnce } from '../components.js';
 import { ClientForm, emptyForm, toBody } from './client-form.js';
 import { FEDERATED_METHOD, FederatedFacts, FederatedUsage } from './federated-identity.js';
 
-export function ClientCreate() {
+export function ClientCreate({ recentSecrets }: { recentSecrets: RecentSecrets }) {
   const [f, setF] = useState(emptyForm);
   const [error, setError] = useState<ApiError | null>(null);
   const [created, setCreated] = useState<Client | null>(null);

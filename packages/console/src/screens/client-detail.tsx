@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { admin, recentSecrets, type ApiError, type Client } from '../api.js';
+import { admin, type ApiError, type Client, type RecentSecrets } from '../api.js';
 import { ConfirmButton, ErrorBox, SecretOnce, when } from '../components.js';
 import { ClientForm, toBody, type FormState } from './client-form.js';
 import { FederatedFacts, federatedState } from './federated-identity.js';
@@ -30,7 +30,7 @@ export function graceText(s: number): string {
   return parts.join(' ') || '0 s';
 }
 
-export function ClientDetail({ id, self }: { id: string; self: string }) {
+export function ClientDetail({ id, self, recentSecrets }: { id: string; self: string; recentSecrets: RecentSecrets }) {
   const [c, setC] = useState<Client | null>(null);
   const [f, setF] = useState<FormState | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -153,7 +153,7 @@ export function ClientDetail({ id, self }: { id: string; self: string }) {
         ) : (
           <div class="actions">
             {c.disabled ? (
-              <button data-testid="enable-client" onClick={() => act(async () => setC(await admin('POST', `${path}/enable`)), 'Client enabled.')}>
+              <button data-testid="enable-client" onClick={() => act(async () => setC(await admin<Client>('POST', `${path}/enable`)), 'Client enabled.')}>
                 Enable
               </button>
             ) : (
@@ -167,7 +167,7 @@ export function ClientDetail({ id, self }: { id: string; self: string }) {
                     resource servers check offline stay valid until they expire). You can enable it again later.
                   </>
                 }
-                onConfirm={() => void act(async () => setC(await admin('POST', `${path}/disable`)), 'Client disabled: its token requests now fail on every node within a second.')}
+                onConfirm={() => void act(async () => setC(await admin<Client>('POST', `${path}/disable`)), 'Client disabled: its token requests now fail on every node within a second.')}
               />
             )}
             <ConfirmButton

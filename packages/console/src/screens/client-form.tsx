@@ -14,7 +14,7 @@ export interface FormState {
   federated: FederatedState;
 }
 
-export const emptyForm: FormState = {
+export const emptyForm: Readonly<FormState> = Object.freeze({
   client_name: '',
   scope: '',
   default_scope: '',
@@ -24,7 +24,7 @@ export const emptyForm: FormState = {
   access_token_ttl: '',
   access_token_format: 'jwt',
   federated: emptyFederated(),
-};
+});
 
 /** Form → admin API body. Empty optional fields are null on update (cleared) and omitted on create. */
 export function toBody(f: FormState, mode: 'create' | 'update'): Record<string, unknown> {

@@ -15,7 +15,7 @@ export function ClientsList() {
     const t = setTimeout(() => {
       const q = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
       if (search.trim()) q.set('search', search.trim());
-      admin('GET', `/clients?${q}`)
+      admin<{ clients: Client[]; total: number }>('GET', `/clients?${q}`)
         .then((d) => {
           if (!current) return;
           setData(d);

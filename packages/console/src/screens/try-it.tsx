@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { admin, decodeJwtPart, recentSecrets, type Client } from '../api.js';
+import { admin, decodeJwtPart, type Client, type RecentSecrets } from '../api.js';
 import { ErrorBox, Field } from '../components.js';
 
 interface Exchange {
@@ -8,8 +8,29 @@ interface Exchange {
   status: number;
   statusText: string;
   responseHeaders: [string, string][];
-  body: any;
+  /** The parsed JSON body (undefined if it was not JSON). */
+  body: unknown;
 }
+
+/** The members of a token response this panel uses (RFC 6749 §5.1), if `body` is a successful one. */
+function tokenAnswer(body: unknown): { access_token: string; token_type: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { access_token, token_type } = body as Record<string, unknown>;
+  if (typeof access_token !== 'string' || !access_token) return undefined;
+  return { access_token, token_type: typeof token_type === 'string' ? token_type : 'Bearer' };
+}
+
+/** The JWT claims this panel shows (RFC 9068 §2.2); anything else is displayed as-is. */
+interface ShownClaims {
+  aud?: unknown;
+  iat?: unknown;
+  exp?: unknown;
+}
+
+const claimsOf = (payload: unknown): ShownClaims => (typeof payload === 'object' && payload !== null ? (payload as ShownClaims) : {});
+
+/** A NumericDate claim as an ISO time, or a note that it is missing. */
+const numericDate = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? new Date(v * 1000).toISOString() : '(none)');
 
 const formEncode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
 
@@ -55,7 +76,7 @@ export function curlCommand(o: { tokenUrl: string; clientId: string; secret: str
  * "Try it": the client credentials exchange of RFC 6749 §4.4, made by this browser tab against the
  * real token endpoint, shown step by step — request, response, decoded token, a call to a protected API.
  */
-export function TryIt({ preselect }: { preselect?: string | undefined }) {
+export function TryIt({ preselect, recentSecrets }: { preselect?: string | undefined; recentSecrets: RecentSecrets }) {
   const [clients, setClients] = useState<Client[]>([]);
   const [clientId, setClientId] = useState(preselect ?? '');
   const [secret, setSecret] = useState(preselect ? (recentSecrets.get(preselect) ?? '') : '');
@@ -103,15 +124,16 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
       .join('\n')}\n\n${body}`;
     try {
       const res = await fetch('/oauth2/token', { method: 'POST', headers, body, credentials: 'omit' });
-      const json = await res.json().catch(() => undefined);
+      const json: unknown = await res.json().catch(() => undefined);
       const shown = [...res.headers].filter(([k]) => SHOWN_HEADERS.includes(k));
       setTokenStep({ request, status: res.status, statusText: res.statusText, responseHeaders: shown, body: json });
-      if (res.ok && json?.access_token) {
-        setSensitive([...secrets, json.access_token]);
-        const api = await fetch('/console/api/try/resource', { headers: { Authorization: `${json.token_type === 'DPoP' ? 'DPoP' : 'Bearer'} ${json.access_token}` }, credentials: 'same-origin' });
-        const apiBody = await api.json().catch(() => undefined);
+      const answer = res.ok ? tokenAnswer(json) : undefined;
+      if (answer) {
+        setSensitive([...secrets, answer.access_token]);
+        const api = await fetch('/console/api/try/resource', { headers: { Authorization: `${answer.token_type === 'DPoP' ? 'DPoP' : 'Bearer'} ${answer.access_token}` }, credentials: 'same-origin' });
+        const apiBody: unknown = await api.json().catch(() => undefined);
         setApiStep({
-          request: `GET /console/api/try/resource HTTP/1.1\nHost: ${location.host}\nAuthorization: Bearer ${json.access_token}`,
+          request: `GET /console/api/try/resource HTTP/1.1\nHost: ${location.host}\nAuthorization: Bearer ${answer.access_token}`,
           status: api.status,
           statusText: api.statusText,
           responseHeaders: [...api.headers].filter(([k]) => SHOWN_HEADERS.includes(k)),
@@ -123,12 +145,12 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
     }
   };
 
-  const token: string | undefined = tokenStep?.body?.access_token;
-  let decoded: { header: unknown; claims: any } | null = null;
-  if (token && token.split('.').length === 3) {
+  const token = tokenAnswer(tokenStep?.body)?.access_token;
+  let decoded: { header: unknown; claims: unknown } | null = null;
+  const parts = token?.split('.') ?? [];
+  if (parts.length === 3) {
     try {
-      const [h, p] = token.split('.');
-      decoded = { header: decodeJwtPart(h!), claims: decodeJwtPart(p!) };
+      decoded = { header: decodeJwtPart(parts[0]), claims: decodeJwtPart(parts[1]) };
     } catch {
       decoded = null;
     }
@@ -137,7 +159,9 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
   const curl = client
     ? curlCommand({ tokenUrl: `${location.origin}/oauth2/token`, clientId: client.client_id, secret, method: method ?? '', scope, resource, reveal })
     : '';
-  const aud = decoded ? (Array.isArray(decoded.claims.aud) ? decoded.claims.aud[0] : decoded.claims.aud) : client?.audience[0];
+  const claims = claimsOf(decoded?.claims);
+  const tokenAud = Array.isArray(claims.aud) ? (claims.aud as unknown[])[0] : claims.aud;
+  const aud = decoded ? (typeof tokenAud === 'string' ? tokenAud : undefined) : client?.audience[0];
 
   return (
     <section>
@@ -227,7 +251,7 @@ export function TryIt({ preselect }: { preselect?: string | undefined }) {
                     <h4>Claims</h4>
                     <pre data-testid="try-claims">{JSON.stringify(decoded.claims, null, 2)}</pre>
                     <p class="muted">
-                      issued {new Date(decoded.claims.iat * 1000).toISOString()}, expires {new Date(decoded.claims.exp * 1000).toISOString()}
+                      issued {numericDate(claims.iat)}, expires {numericDate(claims.exp)}
                     </p>
                   </div>
                 </div>
