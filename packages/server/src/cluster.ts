@@ -79,11 +79,17 @@ export function runPrimary(opts: PrimaryOptions): void {
     else cluster.on('exit', () => live().length === 0 && done());
   };
 
+  /** A worker as the limits hub sends to it: never throws or emits 'error' when the worker is gone. */
+  const peer = (w: Worker) => ({
+    send: (m: unknown) => {
+      if (w.isConnected()) w.send(m as object, () => {});
+    },
+  });
   const fork = (): Worker => {
     const w = cluster.fork(); // a worker knows it is one through node:cluster (isWorker), not the environment
     w.on('message', (m: unknown) => {
       if (isStartupFailure(m)) causes.set(w.id, m);
-      else limits.handle(w, m, live);
+      else limits.handle(peer(w), m, () => live().map(peer));
     });
     return w;
   };
