@@ -7,6 +7,7 @@ const S = '^packages/server/src/';
 // other (the no-circular rule still applies). `outbound/` (the one outbound-fetch policy) sits with limits/.
 const LAYERS = [
   { name: 'shared', path: `${S}shared/` },
+  { name: 'observability', path: `${S}observability/` }, // metrics: created by app/, passed down as a collaborator
   { name: 'config', path: `${S}config(-doc)?\\.ts$` },
   { name: 'store', path: `${S}store/` },
   { name: 'keys', path: `${S}keys/` },

@@ -15,7 +15,7 @@ import type { FailureLimiter } from '../limits/failure-limiter.js';
 import { nodeFailureLimiter } from '../limits/ipc.js';
 import { connectRedis, RedisFailureLimiter, redisNamespace } from '../limits/redis.js';
 import { RedisUseOnce, StoreUseOnce, type UseOnce } from '../limits/use-once.js';
-import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { errSummary } from '../shared/errors.js';
 import { ChangeFeed } from '../store/change-feed.js';
 import { ClientCache } from '../store/client-cache.js';

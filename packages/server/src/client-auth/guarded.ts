@@ -1,7 +1,7 @@
 import { invalidClient, OAuthError } from '../shared/errors.js';
 import { header, type FormParams, type OAuthRequest } from '../shared/oauth-request.js';
 import { isClientIdSyntax, type FailureLimiter } from '../limits/failure-limiter.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { ClientCache } from '../store/client-cache.js';
 import { basicChallenge } from './client-secret.js';
 import type { ClientAuthentication } from './index.js';

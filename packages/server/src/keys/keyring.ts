@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Store } from '../store/store.js';
 import type { SigningKeyRecord } from '../store/types.js';
-import { createJwsSigner, type JwsSigner, type SigningAlg } from '../tokens/jws.js';
+import { createJwsSigner, type JwsSigner, type SigningAlg } from './jws.js';
 import type { Sealer } from './seal.js';
 
 export type KeyStateName = 'next' | 'current' | 'retired';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../store/store.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** The operations routes; a listener may serve a subset (the ops listener, issue #14). */
 export type OpsRoute = 'healthz' | 'readyz' | 'metrics';

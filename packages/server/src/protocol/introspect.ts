@@ -1,7 +1,7 @@
 import { OAuthError, StoreUnavailableError, invalidRequest, toResponse } from '../shared/errors.js';
 import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
 import type { Store } from '../store/store.js';
 import { opaqueTokenHash } from '../tokens/mint.js';

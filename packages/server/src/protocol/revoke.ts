@@ -1,5 +1,5 @@
 import type { GuardedAuthentication } from '../client-auth/guarded.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
 import type { RevocationCache } from '../tokens/revocations.js';
 import { NO_STORE, type OAuthResponse } from '../shared/oauth-request.js';

@@ -3,7 +3,7 @@ import { OAuthError, StoreUnavailableError, invalidRequest, temporarilyUnavailab
 import { credentialClientId } from '../client-auth/guarded.js';
 import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { bindSender, type SenderConstraints } from '../tokens/binding.js';
 import type { Minter } from '../tokens/mint.js';
 import { NO_STORE, parseForm, type FormParams, type OAuthResponse } from '../shared/oauth-request.js';

@@ -3,7 +3,7 @@ import { createVerifier, isAsymmetricAlg, PRIVATE_KEY_JWT_ALGS, type AsymmetricA
 
 /**
  * Synchronous JWS signature verification with node:crypto for the asymmetric algorithms — the
- * counterpart of tokens/jws.ts on the client-assertion hot path. jose verifies through WebCrypto, whose
+ * counterpart of keys/jws.ts on the client-assertion hot path. jose verifies through WebCrypto, whose
  * jobs run on the libuv thread pool: measured ~150 µs of CPU per ES256 client assertion against ~70 µs
  * here (docs/performance.md). Only the signature is checked here; the caller has already required a
  * canonical compact JWS and checks every claim itself. Algorithms not listed return undefined and the

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compactVerify, decodeProtectedHeader, exportJWK, importJWK, jwtVerify } from 'jose';
 import { createPublicKey } from 'node:crypto';
-import { createJwsSigner, type SigningAlg } from '../../src/tokens/jws.js';
+import { createJwsSigner, type SigningAlg } from '../../src/keys/jws.js';
 import { generateKeyPair } from '../../src/keys/keyring.js';
 
 const ALGS: SigningAlg[] = ['ES256', 'EdDSA', 'RS256', 'PS256'];
 
-describe('fast JWS signer (tokens/jws.ts) — every token verifies with jose', () => {
+describe('fast JWS signer (keys/jws.ts) — every token verifies with jose', () => {
   for (const alg of ALGS) {
     it(`${alg}: header, typ and signature verify with jose.jwtVerify`, async () => {
       const { privateKey } = generateKeyPair(alg);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { actor, fail, intArg, print, table, withRuntime, withStoreOptions, type StoreOptions } from '../shared.js';
-import type { SigningAlg } from '../../tokens/jws.js';
+import type { SigningAlg } from '../../keys/jws.js';
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
