@@ -27,7 +27,7 @@ interface ShownClaims {
   exp?: unknown;
 }
 
-const claimsOf = (payload: unknown): ShownClaims => (typeof payload === 'object' && payload !== null ? (payload as ShownClaims) : {});
+const claimsOf = (payload: unknown): ShownClaims => (typeof payload === 'object' && payload !== null ? payload : {});
 
 /** A NumericDate claim as an ISO time, or a note that it is missing. */
 const numericDate = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? new Date(v * 1000).toISOString() : '(none)');
