@@ -127,7 +127,8 @@ async function refuseSelfLockout(s: AdminApiDeps, clientId: string, body: Record
     if (!next.has(ADMIN_SCOPE)) throw new FieldError('scope', `removing ${ADMIN_SCOPE} from the client you are signed in as would lock you out; use another admin client`);
   }
   if (Array.isArray(body.audience) && JSON.stringify(body.audience) !== JSON.stringify(current.audience)) {
-    const first = body.audience.length > 0 ? body.audience[0] : (s.defaultAudience ?? s.issuer);
+    const list: unknown[] = body.audience;
+    const first = list.length > 0 ? list[0] : (s.defaultAudience ?? s.issuer);
     if (first !== s.issuer) {
       throw new FieldError('audience', `the client you are signed in as must keep the issuer (${s.issuer}) as its first audience, or its tokens no longer open the admin API; use another admin client`);
     }
@@ -198,7 +199,7 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
         const cid = id(req);
         const body = jsonBody(req);
         if (cid === p.clientId) await refuseSelfLockout(s, cid, body);
-        return { status: 200, body: await clients.update(cid, body as never, actor) };
+        return { status: 200, body: await clients.update(cid, body, actor) };
       });
       route('DELETE', '/clients/:id', async (req, p, actor) => {
         const cid = id(req);

@@ -115,7 +115,7 @@ async function authenticateAdmin(s: AdminAuthDeps, verifier: ResourceServer, aut
     p = {
       clientId: c.client_id,
       aud: Array.isArray(c.aud) ? (c.aud as string[]) : [c.aud as string],
-      scope: (c.scope as string | undefined) ?? '',
+      scope: c.scope ?? '',
       jti: c.jti,
       exp: c.exp,
       iat: typeof c.iat === 'number' ? c.iat : undefined,

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { OAuthError, errSummary, invalidRequest, isUnexpected, methodNotAllowed, payloadTooLarge, toResponse } from '../shared/errors.js';
 import { bearerChallenge, bearerToken, invalidToken } from '../shared/bearer.js';
@@ -179,7 +179,7 @@ export async function registerClient(s: RegistrationDeps, req: RegistrationReque
   const svc = s.clients;
   let created: Record<string, unknown>;
   try {
-    created = await svc.create(meta as never, `registration:${iat.token_hash.slice(0, 12)}`);
+    created = await svc.create(meta, `registration:${iat.token_hash.slice(0, 12)}`);
   } catch (e) {
     await s.store.releaseRegistration(iat.token_hash).catch(() => {});
     throw e;
@@ -255,7 +255,7 @@ export async function updateRegistration(s: RegistrationDeps, req: RegistrationR
     throw invalidToken('the registration access token is not valid', 'rotated concurrently', REALM);
   }
   try {
-    await svc.update(record.client_id, full as never, `client:${record.client_id}`);
+    await svc.update(record.client_id, full, `client:${record.client_id}`);
   } catch (e) {
     await s.store.rotateRegistrationAccessToken(record.client_id, newHash, reg.token_hash, reg.token_issued_at ?? reg.created_at).catch(() => false);
     throw e;
@@ -306,7 +306,7 @@ export function registrationFeature(s: RegistrationDeps): { readonly name: strin
     plugin: async (app) => {
       // Bodies over REGISTRATION_BODY_LIMIT: 413 with the limit that applies here; anything else goes
       // on to the HTTP layer's error boundary.
-      app.setErrorHandler((err: { statusCode?: number }, _req, reply) => {
+      app.setErrorHandler((err: FastifyError, _req, reply) => {
         if (err.statusCode !== 413) throw err;
         const r = toResponse(payloadTooLarge(REGISTRATION_BODY_LIMIT));
         return reply.code(r.status).headers(r.headers).send(r.body);

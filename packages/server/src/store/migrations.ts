@@ -197,7 +197,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
     // clients get their current scope/audience as caps (an update may narrow, never widen them) and a
     // token issued now (a full lifetime from the upgrade).
     '0005_registration_policy': {
-      async up(db: Kysely<any>) {
+      async up(db: Kysely<unknown>) {
         await db.schema.alterTable('registration_tokens').addColumn('audience', 'text').execute();
         await db.schema.alterTable('registration_tokens').addColumn('max_clients', 'integer').execute();
         await db.schema.alterTable('registration_tokens').addColumn('clients_registered', 'integer', (c) => c.notNull().defaultTo(0)).execute();
@@ -209,7 +209,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): MigrationProvider {
                  audience_cap = (select c.audience from clients c where c.client_id = client_registrations.client_id),
                  token_issued_at = ${Date.now()}`.execute(db);
       },
-      async down(db: Kysely<any>) {
+      async down(db: Kysely<unknown>) {
         for (const c of ['token_issued_at', 'audience_cap']) await db.schema.alterTable('client_registrations').dropColumn(c).execute();
         for (const c of ['clients_registered', 'max_clients', 'audience']) await db.schema.alterTable('registration_tokens').dropColumn(c).execute();
       },

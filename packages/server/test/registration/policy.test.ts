@@ -34,9 +34,9 @@ async function call(method: string, url: string, token: string | undefined, body
 /** A public RSA JWK of `bits` bits (e = 65537). */
 function rsaJwk(bits: number): Record<string, unknown> {
   const { publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  return publicKey.export({ format: 'jwk' });
 }
-const ecJwk = (): Record<string, unknown> => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, unknown>;
+const ecJwk = (): Record<string, unknown> => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
 
 // Checked once, before any server starts (a busy event loop can time out the 2 s probe).
 const PG = await pgAvailable();
