@@ -16,7 +16,19 @@ import { tokenHash } from '../../src/management/registration-tokens.js';
 const API = 'https://api.example.com';
 const OTHER = 'https://payments.example.com';
 
-async function call(method: string, url: string, token: string | undefined, body?: unknown) {
+async function call(method: string, url: string, token: string | undefined, body?: unknown): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  // A body refused for its size is answered (413) before it is read; a busy machine may then see the
+  // connection reset while still sending it. Retry that case only.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call1(method, url, token, body);
+    } catch (e) {
+      if (attempt >= 3 || (e as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw e;
+    }
+  }
+}
+
+async function call1(method: string, url: string, token: string | undefined, body?: unknown) {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
