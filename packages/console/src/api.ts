@@ -70,6 +70,15 @@ export interface Client {
   previous_secrets_expire_at?: number;
 }
 
+/** Client metadata `federated_identity` (SPEC §9): trusted issuer name, exact `sub`, claims that must be equal. */
+export interface FederatedIdentity {
+  issuer: string;
+  subject: string;
+  claims?: Record<string, string>;
+}
+
+export type FederatedClient = Client & { federated_identity?: FederatedIdentity };
+
 /**
  * Secrets shown in this tab (create / rotate), client id → secret, kept in memory only so the "try it" panel
  * can use them. Never stored. One per app, made by `App` (main.tsx) and passed to the screens that use it.

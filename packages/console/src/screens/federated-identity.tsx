@@ -1,16 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { admin, call, type Client } from '../api.js';
+import { admin, call, type Client, type FederatedClient, type FederatedIdentity } from '../api.js';
 import { Field } from '../components.js';
 import type { IssuerKind, TrustedIssuer } from './trusted-issuers.js';
 
-/** Client metadata `federated_identity` (SPEC §9): trusted issuer name, exact `sub`, claims that must be equal. */
-export interface FederatedIdentity {
-  issuer: string;
-  subject: string;
-  claims?: Record<string, string>;
-}
-
-export type FederatedClient = Client & { federated_identity?: FederatedIdentity };
 
 export const FEDERATED_METHOD = 'federated_jwt';
 

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { admin, ApiError } from '../api.js';
 import { ConfirmButton, ErrorBox, Field, TableWrap, when } from '../components.js';
-import type { FederatedClient } from './federated-identity.js';
+import type { FederatedClient } from '../api.js';
 
 /** A trusted issuer as the admin API returns it (`/admin/v1/trusted-issuers`, SPEC §9). */
 export interface TrustedIssuer {
