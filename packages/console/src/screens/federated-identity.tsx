@@ -3,7 +3,6 @@ import { admin, call, type Client, type FederatedClient, type FederatedIdentity 
 import { Field } from '../components.js';
 import type { IssuerKind, TrustedIssuer } from './trusted-issuers.js';
 
-
 export const FEDERATED_METHOD = 'federated_jwt';
 
 /** The client form's federated part: one row per claim condition (an empty row is ignored). */
