@@ -87,7 +87,7 @@ export function kv(obj: Record<string, unknown>): string {
 
 export function table(rows: Record<string, unknown>[], cols: string[]): string {
   if (rows.length === 0) return '(none)';
-  const cell = (v: unknown) => (Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '' : String(v));
+  const cell = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v === null || v === undefined ? '' : JSON.stringify(v));
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(cols.map((c) => c.toUpperCase())), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n');

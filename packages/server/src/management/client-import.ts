@@ -93,7 +93,7 @@ function fromLatchkey(c: Obj): ImportCandidate | ImportSkip {
   if (!id) return { client_id: null, reason: 'no client_id' };
   const metadata: Obj = {};
   for (const [k, v] of Object.entries(c)) if (!LATCHKEY_OUTPUT_ONLY.includes(k) && v !== null) metadata[k] = v;
-  return { client_id: id, metadata: metadata as ImportCandidate['metadata'], notes: [] };
+  return { client_id: id, metadata: metadata, notes: [] };
 }
 
 /** Scopes every Keycloak realm attaches by default: OIDC/user-facing, meaningless to client credentials. */
@@ -159,11 +159,11 @@ function fromKeycloak(c: Obj): ImportCandidate | ImportSkip {
     if (!isObj(pm) || pm.protocolMapper !== 'oidc-audience-mapper' || !isObj(pm.config)) continue;
     const aud = str(pm.config['included.custom.audience']);
     if (aud && /^[a-z][a-z0-9+.-]*:\/\//i.test(aud)) audience.push(aud);
-    else if (aud || pm.config['included.client.audience']) notes.push(`audience mapper ${String(pm.name ?? '')} not imported (Latchkey audiences are absolute URIs)`);
+    else if (aud || pm.config['included.client.audience']) notes.push(`audience mapper ${str(pm.name) ?? ''} not imported (Latchkey audiences are absolute URIs)`);
   }
   if (audience.length) metadata.audience = audience;
   if (c.enabled === false) metadata.disabled = true;
-  return { client_id: id, metadata: metadata as ImportCandidate['metadata'], ...(secret !== undefined ? { secret } : {}), notes };
+  return { client_id: id, metadata: metadata, ...(secret !== undefined ? { secret } : {}), notes };
 }
 
 const HYDRA_METHODS: Record<string, string> = { client_secret_basic: 'client_secret_basic', client_secret_post: 'client_secret_post', private_key_jwt: 'private_key_jwt', client_secret_jwt: 'client_secret_jwt' };
@@ -196,7 +196,7 @@ function fromHydra(c: Obj): ImportCandidate | ImportSkip {
     secret = str(c.client_secret);
     if (secret === undefined) notes.push('no client_secret in the file: a new secret was generated');
   }
-  return { client_id: id, metadata: metadata as ImportCandidate['metadata'], ...(secret !== undefined ? { secret } : {}), notes };
+  return { client_id: id, metadata: metadata, ...(secret !== undefined ? { secret } : {}), notes };
 }
 
 /** The document's clients as candidates and skips (nothing checked against the store yet). */

@@ -14,7 +14,7 @@ export function auditCommand(): Command {
       let since: number | undefined;
       if (o.since) {
         const m = /^(\d+)([smhd])$/.exec(o.since);
-        since = m ? Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's']! : Date.parse(o.since);
+        since = m ? Date.now() - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's'] : Date.parse(o.since);
         if (Number.isNaN(since)) throw new UsageError('--since must be an ISO 8601 time or a duration like 1h');
       }
       const recs = await withRuntime(o, (s) => s.store.queryAudit({ since, target: o.client, limit: o.limit }));

@@ -53,7 +53,7 @@ export function readPrivateKey(path: string): KeyObject | webcrypto.JsonWebKey {
     const candidates = Array.isArray(parsed.keys) ? parsed.keys : [parsed];
     const key = candidates.find((k) => k && typeof k === 'object' && typeof (k as { d?: unknown }).d === 'string');
     if (!key) throw new UsageError(`--key-file ${path} holds no private JWK (member "d")`);
-    return key as webcrypto.JsonWebKey;
+    return key;
   }
   try {
     return createPrivateKey(trimmed);
@@ -107,7 +107,7 @@ function authFrom(o: TokenOptions): ClientAuthentication {
 
 function decoded(accessToken: string): { header: unknown; claims: Record<string, unknown> } | undefined {
   try {
-    return { header: decodeProtectedHeader(accessToken), claims: decodeJwt(accessToken) as Record<string, unknown> };
+    return { header: decodeProtectedHeader(accessToken), claims: decodeJwt(accessToken) };
   } catch {
     return undefined;
   }
