@@ -76,7 +76,7 @@ export interface ClientMeta {
   scope?: string;
   default_scope?: string;
   audience?: string[];
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth';
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'self_signed_tls_client_auth' | 'federated_jwt';
   grant_types?: string[];
   jwks?: { keys: object[] };
   jwks_uri?: string;
@@ -140,7 +140,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   if (!admin) {
     // Joining an existing store (second node): make our own admin-scoped client.
     const c = await new ClientService(s).create({ client_name: 'test admin', scope: 'latchkey:admin latchkey:introspect', audience: [config.issuer] }, 'test');
-    admin = { client_id: c.client_id as string, client_secret: c.client_secret as string };
+    admin = { client_id: c.client_id as string, client_secret: c.client_secret as string, preset: false };
   }
   return {
     url: running.url,

@@ -22,11 +22,13 @@ interface PageElement {
   getBoundingClientRect(): PageRect;
 }
 declare type HTMLElement = PageElement;
+declare type HTMLSelectElement = PageElement & { value: string };
 declare const document: {
   body: PageElement;
   cookie: string;
   documentElement: PageElement;
   querySelectorAll(selectors: string): Iterable<PageElement>;
+  querySelector<E extends PageElement = PageElement>(selectors: string): E | null;
 };
 declare const navigator: { clipboard: { readText(): Promise<string> } };
 declare const localStorage: Record<string, string>;
