@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The structure checks of issue #13 item 7, run by `npm test` before the test files (and alone: `node scripts/check.mjs`):
+//   1. check:deps       — dependency-cruiser: no cycles, layers only point down (.dependency-cruiser.cjs)
+//   2. typecheck:tests  — tsc over every package's tests (scripts/typecheck-tests.mjs)
+//   3. lint             — ESLint (eslint.config.js), minus LINT_PENDING below
+// Prints each check's time; exits non-zero at the first that fails.
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+
+// Folders whose lint errors are not fixed yet, so that `npm test` stays green meanwhile. `npm run lint` still
+// checks them (it has no such list). Remove an entry as soon as `npx eslint <folder>` passes.
+const LINT_PENDING = [
+  // packages/server/src: typescript-eslint recommendedTypeChecked errors (mostly no-unsafe-* on JSON/kysely rows,
+  // needless assertions, floating promises) in store/, admin/, management/, client-auth/, cli/, app/, keys/ —
+  // issue #13 item 7, phase 2 of brief H12.
+  'packages/server/src/**',
+  // packages/server/test: the same rules over the server's tests (harness, fixtures) — same work item.
+  'packages/server/test/**',
+];
+
+const checks = [
+  ['check:deps', ['node_modules/dependency-cruiser/bin/dependency-cruise.mjs',
+    'packages/jose-core/src', 'packages/client/src', 'packages/resource/src', 'packages/server/src', 'packages/console/src',
+    '--config', '.dependency-cruiser.cjs', '--output-type', 'err']],
+  ['typecheck:tests', ['scripts/typecheck-tests.mjs']],
+  ['lint', ['node_modules/eslint/bin/eslint.js', '--cache', '--cache-location', 'node_modules/.cache/eslint/',
+    ...LINT_PENDING.flatMap((p) => ['--ignore-pattern', p]), '.']],
+];
+
+for (const [name, args] of checks) {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (r.status !== 0) {
+    console.error(`check ${name} failed (${seconds} s)`);
+    process.exit(r.status ?? 1);
+  }
+  console.log(`check ${name} ok (${seconds} s)`);
+}
