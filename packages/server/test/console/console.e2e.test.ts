@@ -305,6 +305,9 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
     await page.getByRole('button', { name: 'details' }).first().click();
     await shot('10-audit');
     await page.goto(srv.url + '/#/registration');
+    // Initial access tokens carry mandatory scope and audience caps (SPEC §7).
+    await page.getByPlaceholder('e.g. reports:read').fill('reports:read');
+    await page.getByPlaceholder('e.g. https://reports.example.com').fill('https://reports.example.com');
     await page.getByRole('button', { name: 'Create initial access token' }).click();
     await page.getByTestId('secret-value').waitFor();
     assert.match(await page.getByTestId('secret-value').innerText(), /^lki_/);
