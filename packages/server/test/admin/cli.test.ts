@@ -76,7 +76,8 @@ describe('CLI: registration-tokens and clients --server', () => {
 
   it('--server errors are the admin API errors; missing credentials are explained', async () => {
     const bad = await runCli(['clients', 'create', '--name', 'x', '--scope', 'a', '--default-scope', 'b', ...remote]);
-    assert.equal(bad.code, 1);
+    // Metadata the server refuses is a bad argument: exit 2, as on the local (store) path (SPEC §4).
+    assert.equal(bad.code, 2);
     assert.deepEqual(JSON.parse(bad.stdout), { error: 'invalid_client_metadata', error_description: 'default_scope: "b" is not in scope' });
     const wrong = await runCli(['clients', 'list', '--server', srv.url, '--admin-client-id', srv.admin.client_id, '--admin-client-secret', 'lk_wrong', '--json']);
     assert.equal(wrong.code, 1);
