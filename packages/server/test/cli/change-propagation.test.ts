@@ -74,7 +74,8 @@ for (const store of ['sqlite', 'postgres'] as const) {
       assert.equal(missing.code, 1);
       assert.equal(JSON.parse(missing.stdout).error, 'not_found');
       const bad = await runCli(['clients', 'create', '--name', 'x', '--audience', 'not a uri', ...storeArgs, '--json']);
-      assert.equal(bad.code, 1);
+      // Refused metadata is a bad argument: exit 2 (SPEC §4).
+      assert.equal(bad.code, 2);
       assert.match(JSON.parse(bad.stdout).error_description, /^audience\.0: /);
     });
   });
