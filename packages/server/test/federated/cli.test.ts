@@ -52,7 +52,7 @@ describe('latchkey trust / clients create --federated-*', () => {
     assert.equal(show.federated_clients, 1);
 
     const dup = await cli('clients', 'create', '--name', 'api2', '--federated-issuer', 'gke', '--federated-subject', 'system:serviceaccount:shop:api');
-    assert.equal(dup.code, 1);
+    assert.equal(dup.code, 2, 'refused metadata is a bad argument (SPEC §4)');
     assert.equal(dup.stderr.trim(), 'latchkey: federated_identity: another client is already mapped to this issuer and subject');
 
     await srv.sync();
