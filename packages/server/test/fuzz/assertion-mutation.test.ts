@@ -9,7 +9,7 @@ const RUNS = Number(process.env.LATCHKEY_MUTATION_RUNS ?? 10_000);
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
-type Jws = { header: Record<string, unknown> | unknown; payload: Record<string, unknown> | unknown };
+type Jws = { header: unknown; payload: unknown };
 
 /**
  * Mutation operators (issue 9): every one turns a valid JWT into one that must be refused. A mutated JWT

@@ -39,7 +39,7 @@ export function pgAvailable(): Promise<boolean> {
 }
 
 /** A fresh PostgreSQL database for one test; returns its URL and a drop function. */
-export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createPgDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `lk_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -49,7 +49,7 @@ export async function createPgDatabase(): Promise<{ url: string; drop(): Promise
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
-    async drop() {
+    drop: async () => {
       const a = new pg.Client({ connectionString: PG_URL });
       await a.connect();
       await a.query(`drop database if exists ${name} with (force)`);

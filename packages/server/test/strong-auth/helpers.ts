@@ -40,7 +40,7 @@ export async function assertion(
   const t = now();
   const claims: Record<string, unknown> = { iss: clientId, sub: clientId, aud, iat: t, exp: t + 60, jti: randomUUID(), ...(opts.claims ?? {}) };
   for (const k of Object.keys(claims)) if (claims[k] === undefined) delete claims[k];
-  const header = { alg: 'ES256', ...(opts.header ?? {}) } as { alg: string };
+  const header = { alg: 'ES256', ...(opts.header ?? {}) };
   return new SignJWT(claims).setProtectedHeader(header).sign(key);
 }
 
@@ -140,6 +140,7 @@ export interface TlsCredentials {
 export function httpsFetch(url: string | URL, init: { method?: string; headers?: Headers | Record<string, string>; body?: unknown; signal?: AbortSignal | null } = {}, tls: TlsCredentials): Promise<Response> {
   return new Promise((resolve, reject) => {
     const headers = new Headers(init.headers);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- fetch-like: any other body (URLSearchParams, …) is sent as its string form
     const body = init.body === undefined || init.body === null ? undefined : typeof init.body === 'string' ? init.body : String(init.body);
     if (body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
     const req = httpsRequest(
