@@ -187,7 +187,7 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
       });
       route('GET', '/clients/export', async () => ({ status: 200, body: await exportClients(clients) }));
       route('POST', '/clients', async (req, _p, actor) => {
-        const created = await clients.create(jsonBody(req) as never, actor);
+        const created = await clients.create(jsonBody(req), actor);
         return { status: 201, body: created, headers: { location: `${ADMIN_PREFIX}/clients/${encodeURIComponent(created.client_id as string)}` } };
       });
       route('GET', '/clients/:id', async (req) => {

@@ -105,7 +105,7 @@ async function authenticateAdmin(s: AdminAuthDeps, verifier: ResourceServer, aut
   } else {
     let c: Record<string, unknown>;
     try {
-      c = (await verifier.verify(token)).claims as Record<string, unknown>;
+      c = (await verifier.verify(token)).claims;
     } catch (e) {
       throw invalidToken('the access token is not valid', (e as { code?: string }).code ?? 'verify failed');
     }

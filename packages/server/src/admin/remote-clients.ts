@@ -21,10 +21,10 @@ export interface ClientOps {
 /** Direct store access (the default): the same ClientService rules as the admin API. */
 export function localClientOps(c: ClientService, actor: string): ClientOps {
   return {
-    create: (m) => c.create(m as never, actor),
+    create: (m) => c.create(m, actor),
     list: (q) => c.list(q),
     get: (id) => c.get(id),
-    update: (id, m) => c.update(id, m as never, actor),
+    update: (id, m) => c.update(id, m, actor),
     setDisabled: (id, d) => c.setDisabled(id, d, actor),
     delete: (id) => c.delete(id, actor),
     rotateSecret: (id, o) => c.rotateSecret(id, actor, o),
@@ -121,7 +121,8 @@ export function remoteClientOps(o: RemoteOptions): ClientOps {
     return body.access_token;
   }
 
-  async function call(method: string, path: string, body?: unknown): Promise<any> {
+  // The admin API answers with the shape the caller expects (the same ClientService results, as JSON).
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     token ??= getToken();
     const res = await f(`${base}/admin/v1${path}`, {
       method,
@@ -137,7 +138,7 @@ export function remoteClientOps(o: RemoteOptions): ClientOps {
       json = undefined;
     }
     if (!res.ok) throw remoteError(res.status, json);
-    return json;
+    return json as T;
   }
 
   const enc = encodeURIComponent;
@@ -148,7 +149,7 @@ export function remoteClientOps(o: RemoteOptions): ClientOps {
       if (q.search) p.set('search', q.search);
       if (q.limit !== undefined) p.set('limit', String(Math.min(q.limit, 500)));
       if (q.offset !== undefined) p.set('offset', String(q.offset));
-      return call('GET', `/clients?${p}`);
+      return call('GET', `/clients?${p.toString()}`);
     },
     get: async (id) => {
       try {
@@ -172,7 +173,7 @@ export function remoteClientOps(o: RemoteOptions): ClientOps {
       const p = new URLSearchParams();
       if (o.dryRun) p.set('dry_run', 'true');
       if (o.format) p.set('format', o.format);
-      return call('POST', `/clients/import${p.size ? `?${p}` : ''}`, doc);
+      return call('POST', `/clients/import${p.size ? `?${p.toString()}` : ''}`, doc);
     },
     exportClients: () => call('GET', '/clients/export'),
   };

@@ -52,10 +52,10 @@ const DUMMY_HMAC_KEY = new Uint8Array(randomBytes(64));
 const hmacCryptoKeys = new WeakMap<Uint8Array, Map<string, Promise<CryptoKey>>>();
 function hmacCryptoKey(secret: Uint8Array, alg: string): Promise<CryptoKey> {
   let byAlg = hmacCryptoKeys.get(secret);
-  if (!byAlg) hmacCryptoKeys.set(secret, (byAlg = new Map()));
+  if (!byAlg) hmacCryptoKeys.set(secret, (byAlg = new Map<string, Promise<CryptoKey>>()));
   let k = byAlg.get(alg);
   if (!k) {
-    k = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['verify']) as Promise<CryptoKey>;
+    k = crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: `SHA-${alg.slice(2)}` }, false, ['verify']);
     byAlg.set(alg, k);
   }
   return k;
@@ -120,7 +120,7 @@ function hmacKeys(ctx: AuthContext, c: CachedClient): Uint8Array[] {
  * `allowTokenEndpointAudience`; never a list of several audiences, where an attacker's value could hide.
  */
 export function assertionAudienceOk(aud: unknown, issuer: string, allowTokenEndpoint: boolean): boolean {
-  const v = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
+  const v: unknown = Array.isArray(aud) ? (aud.length === 1 ? aud[0] : undefined) : aud;
   if (typeof v !== 'string') return false;
   return v === issuer || (allowTokenEndpoint && v === `${issuer}/oauth2/token`);
 }
