@@ -97,7 +97,7 @@ export interface GuardedAuthentication {
 export function guardedAuthentication(o: {
   authentication: ClientAuthentication;
   limiter: FailureLimiter;
-  clients: Pick<ClientCache, 'lookup'>;
+  clients: Pick<ClientCache, 'lookup' | 'equalizeFailure'>;
   issuer: string;
   metrics: Pick<Metrics, 'rateLimited' | 'authFailures'>;
 }): GuardedAuthentication {
@@ -105,6 +105,8 @@ export function guardedAuthentication(o: {
   const challenge = basicChallenge(o.issuer);
   const refuse = async (req: OAuthRequest, endpoint: string, id: string | undefined, known: boolean, e: OAuthError): Promise<never> => {
     metrics.authFailures.inc();
+    // An unknown id cost a store read in the read-through above; a known one's failure does the same read.
+    if (known && id !== undefined) await clients.equalizeFailure(id);
     const w = await limiter.fail(req.remoteAddress, id, known);
     if (w > 0) {
       metrics.rateLimited.inc({ endpoint });

@@ -25,6 +25,18 @@ const MAX_NEGATIVE = 10_000;
 
 const federatedKey = (issuer: string, subject: string) => JSON.stringify([issuer, subject]);
 
+/** Remembers `id` for NEGATIVE_TTL_MS in a bounded map whose insertion order is expiry order. */
+function remember(map: Map<string, number>, id: string): void {
+  const now = Date.now();
+  // Drop expired entries (and, when full, the oldest) from the front.
+  for (const [k, until] of map) {
+    if (until > now && map.size < MAX_NEGATIVE) break;
+    map.delete(k);
+  }
+  map.delete(id);
+  map.set(id, now + NEGATIVE_TTL_MS);
+}
+
 /**
  * Every client, in memory (SPEC §5: the token hot path does not wait on the database for a known
  * client). Unknown ids are answered from memory too, so unknown-client and wrong-secret responses take
@@ -38,6 +50,8 @@ export class ClientCache {
   #unknown = new Map<string, number>();
   /** Store lookups under way, one per id (single flight). */
   #inflight = new Map<string, Promise<CachedClient | undefined>>();
+  /** Known ids whose credentials failed, until when: the mirror of {@link #unknown} for {@link equalizeFailure}. */
+  #failed = new Map<string, number>();
   /** Store lookups made by {@link lookup} (for tests and metrics). */
   readThroughs = 0;
   loadedAt = 0;
@@ -117,14 +131,20 @@ export class ClientCache {
   }
 
   #rememberUnknown(clientId: string): void {
-    const now = Date.now();
-    // Insertion order is expiry order: drop expired entries (and, when full, the oldest) from the front.
-    for (const [k, until] of this.#unknown) {
-      if (until > now && this.#unknown.size < MAX_NEGATIVE) break;
-      this.#unknown.delete(k);
-    }
-    this.#unknown.delete(clientId);
-    this.#unknown.set(clientId, now + NEGATIVE_TTL_MS);
+    remember(this.#unknown, clientId);
+  }
+
+  /**
+   * A known client's credentials failed: do the store work an unknown id costs in {@link lookup} (one
+   * read of the client and its secrets, at most once per id per {@link NEGATIVE_TTL_MS}), so a failed
+   * authentication takes the same time whether the id exists or not (SPEC §3: indistinguishable in timing).
+   * Reads and discards; never changes the cache; a store error is ignored (as in `lookup`).
+   */
+  async equalizeFailure(clientId: string): Promise<void> {
+    const until = this.#failed.get(clientId);
+    if (until !== undefined && until > Date.now()) return;
+    remember(this.#failed, clientId);
+    await Promise.all([this.store.getClient(clientId), this.store.listSecrets(clientId)]).catch(() => undefined);
   }
 
   get(clientId: string): CachedClient | undefined {
