@@ -3,9 +3,10 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { KyselyStore, type Database as Schema } from '../kysely-store.js';
 
 // int8 (bigint) columns hold epoch ms/seconds: well inside Number's safe range.
-const types = {
-  getTypeParser: ((oid: number, format?: any) =>
-    oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as any)(oid, format)) as any,
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) =>
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- pg types getTypeParser's result as any
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /**
