@@ -10,7 +10,8 @@ const scopeString = z
   .refine((s) => s.split(' ').filter(Boolean).every(isValidScopeToken), 'must be space-separated scope tokens (RFC 6749 §3.3)')
   .transform((s) => [...new Set(s.split(' ').filter(Boolean))].join(' '));
 
-const absoluteUri = z
+/** An absolute URI without a fragment (RFC 8707 §2): audiences, resource indicators, caps. */
+export const absoluteUri = z
   .string()
   .max(2048)
   .refine((s) => {

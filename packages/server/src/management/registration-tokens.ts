@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { absoluteUri } from './client-metadata.js';
 import { z } from 'zod';
 import { OAuthError } from '../shared/errors.js';
 import { isValidScopeToken, RESERVED_SCOPE_PREFIX } from '../shared/scope.js';
@@ -41,18 +42,6 @@ export function publicRegistrationToken(r: RegistrationTokenRecord, now = Date.n
   };
 }
 
-const absoluteUri = z
-  .string()
-  .max(2048)
-  .refine((s) => {
-    if (s.includes('#')) return false;
-    try {
-      new URL(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute URI without a fragment (RFC 8707 §2)');
 
 /**
  * The caps of a new initial access token (SPEC §7), shared by the admin API and the CLI: scopes and
