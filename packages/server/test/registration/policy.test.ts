@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { basic, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
+import { basic, pgAvailable, postForm, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
 import { api, tokenFor } from '../admin/helpers.js';
 import { tokenHash } from '../../src/management/registration-tokens.js';
 
@@ -33,13 +33,7 @@ async function call1(method: string, url: string, token: string | undefined, bod
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(url, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const { text, json } = await readJson(res);
   return { status: res.status, headers: res.headers, json, text };
 }
 
