@@ -127,7 +127,7 @@ export function describeError(e: unknown): { message: string; code: number; erro
   if (e instanceof StoreOpenError) return { message: e.message, code: 1, error: 'temporarily_unavailable' };
   if (e instanceof StoreUnavailableError) return { message: `store unavailable: ${storeCause(e)}`, code: 1, error: 'temporarily_unavailable' };
   const message = e instanceof Error ? e.message : String(e);
-  if (INTERNALS.test(message) || /^SQLITE_|^\d{2}[0-9A-Z]{3}$/.test(rootCode(e).code ?? '')) return { message: 'unexpected internal error (details withheld)', code: 1, error: 'server_error' };
+  if (INTERNALS.test(message) || /^SQLITE_|^\d{2}[0-9A-Z]{3}$/.test(rootCode(e).code ?? '')) return { message: 'unexpected internal error (details withheld; LATCHKEY_LOG_LEVEL=debug shows them)', code: 1, error: 'server_error' };
   return { message: firstLine(message) || 'unexpected error', code: 1, error: 'error' };
 }
 

@@ -98,6 +98,8 @@ export function fail(e: unknown, json?: boolean): never {
   const d = describeError(e);
   if (json) process.stdout.write(JSON.stringify({ error: d.error, error_description: d.message }) + '\n');
   else process.stderr.write(`latchkey: ${d.message}\n`);
+  // The withheld details (SQL, stack) are for whoever debugs it, on request only.
+  if (d.error === 'server_error' && /^(debug|trace)$/.test(process.env.LATCHKEY_LOG_LEVEL ?? '')) process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(d.code);
 }
 

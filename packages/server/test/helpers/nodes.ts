@@ -54,6 +54,17 @@ export async function spawnNode(opts: { db: string; dataDir: string; kek: string
   };
 }
 
+/** Starts several nodes at once; if any fails to start, the others are stopped before the error is thrown. */
+export async function spawnNodes(count: number, opts: (i: number) => Parameters<typeof spawnNode>[0]): Promise<NodeProcess[]> {
+  const settled = await Promise.allSettled(Array.from({ length: count }, (_, i) => spawnNode(opts(i))));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.stop('SIGKILL') : undefined)));
+    throw failed.reason;
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<NodeProcess>).value);
+}
+
 /** A TCP proxy to a real service that a test can cut off (all connections dropped, new ones refused) and restore. */
 export class CuttableProxy {
   #server: Server | undefined;

@@ -35,6 +35,22 @@ function statementCache(db: Database.Database, max = 256) {
  * (CLI + server, or several workers). synchronous=FULL: an acknowledged write survives power loss
  * (docs/reliability.md); busy_timeout lets concurrent writers queue instead of failing.
  */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Runs `fn`, retrying for up to the busy timeout while another process holds a lock SQLite will not wait for. */
+function retryWhileBusy<T>(fn: () => T): T {
+  const until = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return fn();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') || Date.now() > until) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
 export class SqliteStore extends KyselyStore {
   readonly dialect = 'sqlite' as const;
   protected readonly db: Kysely<Schema>;
@@ -53,15 +69,33 @@ export class SqliteStore extends KyselyStore {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       createPrivateFile(path);
     }
-    this.sqlite = new Database(path);
-    this.sqlite.pragma('journal_mode = WAL');
+    // better-sqlite3's `timeout` is SQLite's busy timeout; switching to WAL takes a lock that the busy handler
+    // does not wait for, so a second process opening a brand-new file at the same moment retries that itself.
+    this.sqlite = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    retryWhileBusy(() => this.sqlite.pragma('journal_mode = WAL'));
     // Existing files from older versions (0644): warn and fix.
     if (file) for (const f of sqliteFiles(path)) ensurePrivateFile(f, opts.warn ?? (() => {}));
     this.sqlite.pragma('synchronous = FULL');
-    this.sqlite.pragma('busy_timeout = 5000');
+    this.sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.sqlite.pragma('foreign_keys = ON');
     this.sqlite.pragma(`cache_size = ${-Math.floor(cacheMb * 1024)}`);
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: statementCache(this.sqlite) }) });
+  }
+
+  /**
+   * Kysely's SQLite adapter takes no migration lock (it assumes one connection), so two processes starting on a new
+   * file would both create the tables. One write transaction around the whole run serialises them: the second waits
+   * (busy timeout), then finds every migration applied. SQLite's DDL is transactional, so a failed run leaves nothing.
+   */
+  override async migrate(): Promise<void> {
+    retryWhileBusy(() => this.sqlite.exec('begin immediate'));
+    try {
+      await super.migrate();
+      this.sqlite.exec('commit');
+    } catch (e) {
+      if (this.sqlite.inTransaction) this.sqlite.exec('rollback');
+      throw e;
+    }
   }
 
   #useOnceTx: ((entries: { key: string; exp: number }[], now: number) => Set<string>) | undefined;
