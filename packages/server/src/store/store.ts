@@ -95,7 +95,10 @@ export interface Store {
    * before and is now recorded until `exp` (seconds); false on replay. Atomic across nodes.
    */
   useOnce(key: string, exp: number): Promise<boolean>;
-  /** Batched useOnce: one statement for many keys; returns the keys that were newly recorded. */
+  /**
+   * Batched useOnce: one statement for many keys; returns the keys that were newly recorded. On SQLite it commits
+   * without an fsync (survives a process crash, not a power loss: docs/decisions.md); `useOnce` is always durable.
+   */
   useOnceMany(entries: { key: string; exp: number }[]): Promise<Set<string>>;
   deleteExpiredUseOnce(nowSeconds: number): Promise<number>;
 

@@ -120,7 +120,16 @@ export class SqliteStore extends KyselyStore {
           return won;
         });
       }
-      return this.#useOnceTx(entries, Math.floor(Date.now() / 1000));
+      // synchronous=NORMAL for this transaction only (docs/decisions.md "Single-use jti without an fsync"): in WAL mode
+      // the commit is in the WAL in the OS page cache, so a crash of the process (kill -9) loses nothing; only a power
+      // loss or kernel crash before the next fsync'd commit can forget recent jtis, and those reopen for replay only
+      // until their assertion's own exp (at most the assertion lifetime). Every other write stays FULL.
+      this.sqlite.pragma('synchronous = NORMAL');
+      try {
+        return this.#useOnceTx(entries, Math.floor(Date.now() / 1000));
+      } finally {
+        this.sqlite.pragma('synchronous = FULL');
+      }
     });
   }
 
