@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
 
 /** Most credential pairs remembered per authenticator (LRU beyond it). */
@@ -16,9 +16,10 @@ interface Entry {
  * cache"): remembers that an exact credential string was verified for a client, so a repeat caller skips
  * decoding and the secret HMAC + comparisons.
  *
- * - The key is HMAC-SHA-256 under a random key made when the authenticator is built (never stored, never
- *   shared between processes) of the exact credential string: the cache holds no secret and nothing
- *   from which a secret could be recovered or tested offline.
+ * - The key is SHA-256 of a 256-bit random prefix made when the authenticator is built (never stored, never
+ *   shared between processes) followed by the exact credential string — a keyed hash; the digests never leave
+ *   the process, so length extension gives nothing. The cache holds no secret and nothing from which a secret
+ *   could be recovered or tested offline. (One-shot `crypto.hash`: ~0.5 µs against HMAC's ~1.7 µs.)
  * - The value is the `CachedClient` object it was verified against. A hit counts only while the client
  *   cache still holds that very object: the change feed replaces it on any change to the client
  *   (secret rotated or revoked, client disabled, method changed, deleted), so the entry dies with it,
@@ -28,7 +29,7 @@ interface Entry {
  * - Bounded: least recently used entries go beyond {@link VERIFIED_CREDENTIALS_MAX}.
  */
 export class VerifiedCredentials {
-  readonly #key: KeyObject = createSecretKey(randomBytes(32));
+  readonly #prefix = randomBytes(32).toString('base64url');
   #entries = new Map<string, Entry>();
   hits = 0;
 
@@ -39,7 +40,7 @@ export class VerifiedCredentials {
 
   /** The lookup key of a credential string (a Basic header value, or an encoded id/secret pair). */
   keyOf(credential: string): string {
-    return createHmac('sha256', this.#key).update(credential, 'utf8').digest('base64');
+    return hash('sha256', this.#prefix + credential, 'base64');
   }
 
   /** The client these exact credentials were verified for, if that is still current. */
