@@ -269,7 +269,7 @@ console.log('');
 console.log(buildTable(rows));
 for (const r of rows) for (const n of r.notes) console.log(`  note: ${r.name}: ${n}`);
 const targets = [...evaluateTargets(rows), ...external.flatMap((e) => e.targets ?? [])];
-console.log('\nTargets (issue 7, ratios within this run):');
+console.log('\nTargets (issue 16, ratios within this run):');
 console.log(formatTargets(targets));
 if (external.length) {
   console.log('\nStandalone scripts (in-process ones pinned to core 0; scripts with their own load generator on all cores):');

@@ -36,8 +36,8 @@ test('targets are ratios of valid medians; missing scenarios are not measured', 
   const mk = (name: string, rps: number) => summarize(name, { what: name }, [{ rps, latency: { p99: 5 }, valid: true, problems: [] }]);
   const t = evaluateTargets([mk('ceiling', 40_000), mk('latchkey', 20_000), mk('oidc-provider', 2_500)]);
   const by = Object.fromEntries(t.map((x: { target: string; value?: number; pass?: boolean | null }) => [x.target, x]));
-  assert.equal(by['latchkey JWT basic ≥ 4× oidc-provider']?.value, 8);
-  assert.equal(by['latchkey JWT basic ≥ 4× oidc-provider']?.pass, true);
-  assert.equal(by['latchkey JWT basic ≥ 0.40× ceiling']?.value, 0.5);
-  assert.equal(by['private_key_jwt ≥ 0.5× basic']?.pass, null);
+  assert.equal(by['JWT ES256 + basic ≥ 3× oidc-provider']?.value, 8);
+  assert.equal(by['JWT ES256 + basic ≥ 3× oidc-provider']?.pass, true);
+  assert.equal(by['JWT ES256 + basic ≥ 0.20× ceiling']?.value, 0.5);
+  assert.equal(by['private_key_jwt ≥ 3× oidc-provider']?.pass, null);
 });
