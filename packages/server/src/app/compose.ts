@@ -57,7 +57,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
 
   // ---- the OAuth endpoints (one framework-free handler each) ----
   const ownTokens = ownTokenVerifier(rt.keyring, issuer);
-  const resolve = tokenResolver({ issuer, ownTokens, store });
+  const resolve = tokenResolver({ issuer, ownTokens, opaqueTokens: rt.opaqueTokens });
   const token = tokenEndpoint({
     issuer,
     defaultAudience: config.defaultAudience,
@@ -69,7 +69,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
     log,
   });
   const introspection = introspectionEndpoint({ issuer, authenticate, resolve, revocations: rt.revocations, clients: rt.clients, metrics });
-  const revocation = revocationEndpoint({ issuer, authenticate, resolve, store, revocations: rt.revocations, metrics });
+  const revocation = revocationEndpoint({ issuer, authenticate, resolve, store, opaqueTokens: rt.opaqueTokens, revocations: rt.revocations, metrics });
   const oauthEndpoints = [token, introspection, revocation] as const;
 
   // ---- management surfaces ----
@@ -95,6 +95,7 @@ export function composeServer(rt: Runtime, opts: { tls?: Readonly<Record<string,
       ownTokens,
       clients: rt.clients,
       revocations: rt.revocations,
+      opaqueTokens: rt.opaqueTokens,
       adminAuth,
       tokenEndpoint: token,
       consoleMark,

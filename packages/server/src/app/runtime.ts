@@ -23,6 +23,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { Minter } from '../tokens/mint.js';
 import { RevocationCache } from '../tokens/revocations.js';
+import { OpaqueTokenCache } from '../tokens/opaque-cache.js';
 
 /**
  * The stateful parts of one server (or one CLI command): opened by the composition root, which hands
@@ -45,6 +46,8 @@ export interface Runtime {
   readonly trustedIssuers: TrustedIssuers;
   readonly feed: ChangeFeed;
   readonly minter: Minter;
+  /** Opaque tokens issued or looked up here, dropped on revocation (here at once, elsewhere via the change feed). */
+  readonly opaqueTokens: OpaqueTokenCache;
   /** Revoked JWT ids, fed by the change feed (tokens/revocations.ts). */
   readonly revocations: RevocationCache;
   readonly limiter: FailureLimiter;
@@ -82,6 +85,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
     const clients = new ClientCache(store);
     const feed = new ChangeFeed(store, config.changePollInterval, (e) => log.warn({ err: errSummary(e) }, 'change feed poll failed'));
     const metrics = createMetrics();
+    const opaqueTokens = new OpaqueTokenCache(store, { syncedAt: () => feed.syncedAt });
     let redisDown = false;
     const redis = config.redis
       ? connectRedis(config.redis, (e) => {
@@ -125,7 +129,8 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
       outbound,
       trustedIssuers: new TrustedIssuers(store, outbound, issuerKeyOptions),
       feed,
-      minter: new Minter(config.issuer, keyring, store, config.accessTokenTtl),
+      minter: new Minter(config.issuer, keyring, store, config.accessTokenTtl, opaqueTokens),
+      opaqueTokens,
       revocations: new RevocationCache(store, config.maxAccessTokenTtl),
       limiter: redis ? new RedisFailureLimiter(redis, localLimiter, config.rateLimitFailures, config.rateLimitWindow, `${redisPrefix}fail:`) : localLimiter,
       metrics,
@@ -143,7 +148,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
 
 /**
  * Server only: ensures a signing key, loads the client cache, follows the change feed (clients, keys,
- * revocations), loads the revoked-jti cache and starts the maintenance timer (key rotation schedule,
+ * revocations of JWTs and of opaque tokens), loads the revoked-jti cache and starts the maintenance timer (key rotation schedule,
  * clean-up). The revocation cache is loaded after the feed has started, so no revocation falls between
  * the initial load and the first poll (an overlap is harmless).
  */
@@ -153,6 +158,8 @@ export async function startRuntime(rt: Runtime): Promise<void> {
   await rt.trustedIssuers.loadAll();
   rt.metrics.clients.set(rt.clients.size);
   rt.feed.on(async (events) => {
+    // First, and synchronously: a revoked opaque token is gone from memory before anything below awaits.
+    rt.opaqueTokens.onChanges(events);
     let keys = false;
     for (const e of events) {
       if (e.kind === 'client') await rt.clients.refresh(e.ref);

@@ -15,6 +15,7 @@ import type { ClientCache } from '../store/client-cache.js';
 import type { Store } from '../store/store.js';
 import type { RevocationCache } from '../tokens/revocations.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
+import type { OpaqueTokenCache } from '../tokens/opaque-cache.js';
 import type { OwnTokenVerifier } from '../tokens/verify-own.js';
 import { newSession, openSession, readCookie, safeEqual, sealSession, type ConsoleSession } from './sessions.js';
 
@@ -117,6 +118,8 @@ export interface ConsoleDeps {
   readonly ownTokens: OwnTokenVerifier;
   readonly clients: Pick<ClientCache, 'get'>;
   readonly revocations: Pick<RevocationCache, 'add' | 'has'>;
+  /** Sign-out revokes an opaque session token through this node's opaque-token cache (store + memory). */
+  readonly opaqueTokens: Pick<OpaqueTokenCache, 'revoke'>;
   readonly adminAuth: AdminAuthenticator;
   /** The token endpoint the server serves: sign-in runs the client credentials grant through it, in process. */
   readonly tokenEndpoint: { handle(req: OAuthRequest): Promise<OAuthResponse> };
@@ -151,7 +154,7 @@ async function installConsole(app: FastifyInstance, s: ConsoleDeps): Promise<voi
   const revokeSessionToken = async (sess: ConsoleSession) => {
     const t = sess.accessToken;
     if (t.startsWith(OPAQUE_TOKEN_PREFIX)) {
-      await s.store.deleteOpaqueToken(opaqueTokenHash(t));
+      await s.opaqueTokens.revoke(opaqueTokenHash(t));
       return;
     }
     // Our own token, taken from our own sealed cookie: its claims need no second verification here.

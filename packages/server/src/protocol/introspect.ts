@@ -3,8 +3,8 @@ import type { GuardedAuthentication } from '../client-auth/guarded.js';
 import type { AuthenticatedClient } from '../client-auth/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
-import type { Store } from '../store/store.js';
 import { opaqueTokenHash } from '../tokens/mint.js';
+import type { OpaqueTokenCache } from '../tokens/opaque-cache.js';
 import type { RevocationCache } from '../tokens/revocations.js';
 import { looksLikeJwt, type OwnTokenVerifier } from '../tokens/verify-own.js';
 import { INTROSPECT_SCOPE } from '../shared/scope.js';
@@ -36,9 +36,10 @@ export interface ResolvedToken {
 
 /**
  * Finds a token we issued: a JWT verified against our keyring (tokens/verify-own.ts), or an opaque
- * token looked up by its hash. Returns undefined for anything malformed, unknown, expired, or signed
- * by a key we never had or no longer publish. Does not check revocation of JWTs, the client's status,
- * or who is asking. Throws StoreUnavailableError when an opaque lookup cannot reach the store.
+ * token looked up by its hash (in this node's opaque-token cache, else the store: tokens/opaque-cache.ts).
+ * Returns undefined for anything malformed, unknown, expired, or signed by a key we never had or no
+ * longer publish. Does not check revocation of JWTs, the client's status, or who is asking. Throws
+ * StoreUnavailableError when an opaque lookup has to and cannot reach the store.
  *
  * `token_type_hint` is not needed: both kinds are access tokens and the format tells them apart. RFC
  * 7662 §2.1 / RFC 7009 §2.1: a server that cannot locate the token with the hint "MUST extend its
@@ -46,11 +47,17 @@ export interface ResolvedToken {
  */
 export type TokenResolver = (token: string, nowMs?: number) => Promise<ResolvedToken | undefined>;
 
-export function tokenResolver(s: { readonly issuer: string; readonly ownTokens: OwnTokenVerifier; readonly store: Pick<Store, 'getOpaqueToken'> }): TokenResolver {
+export interface TokenResolverDeps {
+  readonly issuer: string;
+  readonly ownTokens: OwnTokenVerifier;
+  readonly opaqueTokens: Pick<OpaqueTokenCache, 'lookup'>;
+}
+
+export function tokenResolver(s: TokenResolverDeps): TokenResolver {
   return (token, nowMs) => resolveToken(token, s, nowMs);
 }
 
-async function resolveToken(token: string, s: { readonly issuer: string; readonly ownTokens: OwnTokenVerifier; readonly store: Pick<Store, 'getOpaqueToken'> }, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
+async function resolveToken(token: string, s: TokenResolverDeps, nowMs = Date.now()): Promise<ResolvedToken | undefined> {
   if (looksLikeJwt(token)) {
     const r = await s.ownTokens.verify(token, nowMs);
     if (!r.ok) return undefined;
@@ -72,7 +79,7 @@ async function resolveToken(token: string, s: { readonly issuer: string; readonl
   }
   if (!token.startsWith(OPAQUE_PREFIX) || token.length > 512) return undefined;
   const hash = opaqueTokenHash(token);
-  const rec = await s.store.getOpaqueToken(hash);
+  const rec = await s.opaqueTokens.lookup(hash, nowMs);
   if (!rec || rec.exp <= Math.floor(nowMs / 1000)) return undefined;
   return {
     format: 'opaque',

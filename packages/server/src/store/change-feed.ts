@@ -3,6 +3,9 @@ import type { ChangeEvent } from './types.js';
 
 type Handler = (events: ChangeEvent[]) => Promise<void> | void;
 
+/** Events read per poll; a full page means more may be waiting (the poll then does not count as synced). */
+const PAGE = 1000;
+
 /**
  * Propagates changes made by any process (CLI, admin API on another node) to this node's caches.
  * Every mutation appends a row to the `changes` table in the same transaction; each node polls
@@ -22,6 +25,12 @@ export class ChangeFeed {
   lastPollOk = true;
   /** When the store last answered a poll (epoch ms). */
   lastOkAt = Date.now();
+  /**
+   * Every change committed before this time (epoch ms) has been read and handed to every handler: the start of the
+   * last poll that succeeded all the way through (0 until `start()`). Caches that must not outlive a change made
+   * elsewhere by more than a bound (tokens/opaque-cache.ts) trust themselves only while `now - syncedAt` is within it.
+   */
+  syncedAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -34,7 +43,9 @@ export class ChangeFeed {
   }
 
   async start(): Promise<void> {
+    const started = Date.now();
     this.#last = await this.store.latestChangeSeq();
+    this.syncedAt = started;
     this.#timer = setInterval(() => void this.poll(), this.intervalMs);
     this.#timer.unref();
   }
@@ -57,9 +68,10 @@ export class ChangeFeed {
 
   async #poll(): Promise<void> {
     const window = this.store.dialect === 'postgres' ? 200 : 0;
+    const started = Date.now();
     let events: ChangeEvent[];
     try {
-      events = await this.store.changesSince(Math.max(0, this.#last - window));
+      events = await this.store.changesSince(Math.max(0, this.#last - window), PAGE);
       this.lastPollOk = true;
       this.lastOkAt = Date.now();
     } catch (e) {
@@ -68,7 +80,12 @@ export class ChangeFeed {
       return;
     }
     const fresh = events.filter((e) => !this.#seen.has(e.seq));
-    if (fresh.length === 0) return;
+    // A full page may have left changes committed before `started` unread: synced only when the page was not full.
+    const complete = events.length < PAGE;
+    if (fresh.length === 0) {
+      if (complete) this.syncedAt = started;
+      return;
+    }
     for (const e of fresh) {
       this.#seen.add(e.seq);
       if (e.seq > this.#last) this.#last = e.seq;
@@ -88,6 +105,7 @@ export class ChangeFeed {
         return;
       }
     }
+    if (complete) this.syncedAt = started;
   }
 
   stop(): void {

@@ -59,7 +59,8 @@ interface KeyRow {
   retired_at: number | null;
   expires_at: number | null;
 }
-interface OpaqueRow {
+/** An `opaque_tokens` row (also read by the adapters' prepared lookups). */
+export interface OpaqueRow {
   token_hash: string;
   jti: string;
   client_id: string;
@@ -210,6 +211,21 @@ function toKey(r: KeyRow): SigningKeyRecord {
     activate_at: Number(r.activate_at),
     retired_at: r.retired_at == null ? null : Number(r.retired_at),
     expires_at: r.expires_at == null ? null : Number(r.expires_at),
+  };
+}
+/** The columns of an `opaque_tokens` row in the record's order: for the adapters' hand-written lookups. */
+export const OPAQUE_COLUMNS = 'token_hash, jti, client_id, scope, aud, iat, exp, cnf, token_type';
+export function toOpaqueToken(r: OpaqueRow): OpaqueTokenRecord {
+  return {
+    token_hash: r.token_hash,
+    jti: r.jti,
+    client_id: r.client_id,
+    scope: r.scope,
+    aud: JSON.parse(r.aud) as string[],
+    iat: Number(r.iat),
+    exp: Number(r.exp),
+    cnf: parse(r.cnf),
+    token_type: r.token_type,
   };
 }
 function toSecret(r: ClientSecretRecord): ClientSecretRecord {
@@ -503,13 +519,23 @@ export abstract class KyselyStore implements Store {
   getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | undefined> {
     return this.run(async () => {
       const r = await this.db.selectFrom('opaque_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-      if (!r) return undefined;
-      return { ...r, aud: JSON.parse(r.aud) as string[], cnf: parse(r.cnf), iat: Number(r.iat), exp: Number(r.exp) };
+      return r ? toOpaqueToken(r) : undefined;
     });
   }
 
+  /**
+   * Deletes the token and, when there was one, writes an `opaque_revocation` change keyed by its hash in the same
+   * transaction: every node's opaque-token cache (tokens/opaque-cache.ts) drops its copy on the next poll.
+   */
   deleteOpaqueToken(tokenHash: string): Promise<boolean> {
-    return this.run(async () => Number((await this.db.deleteFrom('opaque_tokens').where('token_hash', '=', tokenHash).executeTakeFirst()).numDeletedRows) > 0);
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        const res = await trx.deleteFrom('opaque_tokens').where('token_hash', '=', tokenHash).executeTakeFirst();
+        const deleted = Number(res.numDeletedRows) > 0;
+        if (deleted) await this.change(trx, 'opaque_revocation', tokenHash);
+        return deleted;
+      }),
+    );
   }
 
   deleteExpiredOpaqueTokens(nowSeconds: number): Promise<number> {

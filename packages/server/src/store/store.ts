@@ -80,7 +80,9 @@ export interface Store {
 
   // opaque tokens (RFC 7662 reference tokens)
   insertOpaqueTokens(tokens: OpaqueTokenRecord[]): Promise<void>;
+  /** By hash, expired or not (callers check `exp`). One prepared statement per adapter, no query building. */
   getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | undefined>;
+  /** True when a token was deleted; then an `opaque_revocation` change (ref = the hash) is written in the same transaction. */
   deleteOpaqueToken(tokenHash: string): Promise<boolean>;
   deleteExpiredOpaqueTokens(nowSeconds: number): Promise<number>;
 

@@ -174,7 +174,11 @@ export interface ClientRegistrationRecord {
 
 export interface ChangeEvent {
   seq: number;
-  kind: 'client' | 'key' | 'revocation' | 'config' | 'trusted_issuer';
+  /**
+   * `revocation`: ref = a revoked JWT's jti; `opaque_revocation`: ref = the SHA-256 hash (base64url) of a deleted
+   * opaque token, never the token.
+   */
+  kind: 'client' | 'key' | 'revocation' | 'opaque_revocation' | 'config' | 'trusted_issuer';
   ref: string;
   at: number;
 }

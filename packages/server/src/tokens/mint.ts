@@ -6,6 +6,7 @@ import type { OpaqueTokenRecord } from '../store/types.js';
 import { randomId } from './ids.js';
 import { OPAQUE_TOKEN_PREFIX } from '../shared/token-prefixes.js';
 import { OpaqueWriter } from './opaque.js';
+import type { OpaqueTokenCache } from './opaque-cache.js';
 
 export interface Grant {
   client: CachedClient;
@@ -33,6 +34,8 @@ export class Minter {
     private readonly keyring: Keyring,
     store: Store,
     private readonly defaultTtl: number,
+    /** Opaque tokens issued here are remembered for introspection on this node (tokens/opaque-cache.ts). */
+    private readonly opaqueCache?: Pick<OpaqueTokenCache, 'remember'>,
   ) {
     this.opaque = new OpaqueWriter(store);
   }
@@ -62,6 +65,7 @@ export class Minter {
       };
       // Acknowledged only once durable: the writer batches concurrent inserts into one statement.
       await this.opaque.write(rec);
+      this.opaqueCache?.remember(rec);
       return { access_token: token, token_type: g.tokenType, expires_in: ttl, scope: g.scope };
     }
     // RFC 9068 §2.2 claims. aud is a string when there is one audience.

@@ -1,6 +1,10 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import { KyselyStore, type Database as Schema } from '../kysely-store.js';
+import { KyselyStore, OPAQUE_COLUMNS, toOpaqueToken, type Database as Schema, type OpaqueRow } from '../kysely-store.js';
+import type { OpaqueTokenRecord } from '../types.js';
+
+/** The opaque-token lookup as a named statement: each pooled connection parses and plans it once. */
+const GET_OPAQUE = { name: 'latchkey_get_opaque_token', text: `select ${OPAQUE_COLUMNS} from opaque_tokens where token_hash = $1` } as const;
 
 // int8 (bigint) columns hold epoch ms/seconds: well inside Number's safe range.
 const types: pg.CustomTypesConfig = {
@@ -34,6 +38,19 @@ export class PostgresStore extends KyselyStore {
     this.pool.on('error', () => {});
     this.pool.on('connect', (client) => client.on('error', () => {}));
     this.db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool: this.pool }) });
+  }
+
+  /**
+   * Introspection of an opaque token on a cache miss: a named prepared query straight on the pool, without kysely's
+   * query building (issue #16). A transaction-pooling proxy must keep protocol-level prepared statements per client
+   * (PgBouncer ≥ 1.21 with `max_prepared_statements`), as for any named statement (docs/decisions.md).
+   */
+  override getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | undefined> {
+    return this.run(async () => {
+      const res = await this.pool.query<OpaqueRow, [string]>({ ...GET_OPAQUE, values: [tokenHash] });
+      const r = res.rows[0];
+      return r ? toOpaqueToken(r) : undefined;
+    });
   }
 
   protected isUnavailable(e: unknown): boolean {

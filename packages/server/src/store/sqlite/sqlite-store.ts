@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyStore, type Database as Schema } from '../kysely-store.js';
+import { KyselyStore, OPAQUE_COLUMNS, toOpaqueToken, type Database as Schema, type OpaqueRow } from '../kysely-store.js';
+import type { OpaqueTokenRecord } from '../types.js';
 import { createPrivateFile, ensurePrivateFile, sqliteFiles, type Warn } from './file-modes.js';
 
 const UNAVAILABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB']);
@@ -130,6 +131,20 @@ export class SqliteStore extends KyselyStore {
       } finally {
         this.sqlite.pragma('synchronous = FULL');
       }
+    });
+  }
+
+  #getOpaque: Database.Statement<[string], OpaqueRow> | undefined;
+
+  /**
+   * Introspection of an opaque token on a cache miss: one better-sqlite3 statement prepared once, without kysely's
+   * query building and compiling (issue #16).
+   */
+  override getOpaqueToken(tokenHash: string): Promise<OpaqueTokenRecord | undefined> {
+    return this.run(() => {
+      this.#getOpaque ??= this.sqlite.prepare<[string], OpaqueRow>(`select ${OPAQUE_COLUMNS} from opaque_tokens where token_hash = ?`);
+      const r = this.#getOpaque.get(tokenHash);
+      return Promise.resolve(r ? toOpaqueToken(r) : undefined);
     });
   }
 
