@@ -254,9 +254,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual((await store.queryAudit({ limit: 1 })).map((a) => a.action), ['key.rotate']);
     });
 
-    it('opaque tokens: batch insert, get round-trip (aud, cnf), delete, expiry clean-up (exp < now)', { skip }, async () => {
+    it('opaque tokens: batch insert, get round-trip (aud, cnf), delete fed as an opaque_revocation change (hash), expiry clean-up (exp < now)', { skip }, async () => {
       covers('insertOpaqueTokens', 'getOpaqueToken', 'deleteOpaqueToken', 'deleteExpiredOpaqueTokens');
       const now = nowSec();
+      const seq = await store.latestChangeSeq();
       const bound = opaque('h-bound', now + 600, { cnf: { jkt: 'thumb' }, token_type: 'DPoP', aud: ['https://a', 'https://b'] });
       await store.insertOpaqueTokens([]);
       await store.insertOpaqueTokens([opaque('h-live', now + 600), bound, opaque('h-dead', now - 1), opaque('h-edge', now)]);
@@ -265,7 +266,14 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.getOpaqueToken('h-none'), undefined);
       await assert.rejects(store.insertOpaqueTokens([opaque('h-live', now + 1)]), 'token hashes are unique');
       assert.equal(await store.deleteOpaqueToken('h-bound'), true);
+      assert.equal(await store.getOpaqueToken('h-bound'), undefined);
       assert.equal(await store.deleteOpaqueToken('h-bound'), false);
+      assert.equal(await store.deleteOpaqueToken('h-none'), false);
+      // Exactly one change, for the delete that deleted, keyed by the hash: other nodes' caches drop that entry.
+      assert.deepEqual(
+        (await store.changesSince(seq)).map((c) => [c.kind, c.ref]),
+        [['opaque_revocation', 'h-bound']],
+      );
       assert.equal(await store.deleteExpiredOpaqueTokens(now), 1, 'only exp < now');
       assert.equal(await store.getOpaqueToken('h-dead'), undefined);
       assert.ok(await store.getOpaqueToken('h-edge'));
