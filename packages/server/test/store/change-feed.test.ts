@@ -68,4 +68,34 @@ describe('change feed (store/change-feed.ts) on a real SQLite file', () => {
     assert.deepEqual(seen, ['C']);
     f2.stop();
   });
+
+  it('syncedAt: the start of the last poll applied in full — not advanced by a failed handler or a full page', async () => {
+    const feed = new ChangeFeed(store, 60_000);
+    assert.equal(feed.syncedAt, 0, 'never synced before start');
+    const t0 = Date.now();
+    await feed.start();
+    assert.ok(feed.syncedAt >= t0);
+    let fail = true;
+    feed.on(() => {
+      if (fail) throw new Error('not now');
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    await store.recordChange('opaque_revocation', 'h1');
+    const before = feed.syncedAt;
+    await feed.poll();
+    assert.equal(feed.syncedAt, before, 'the handler failed: the change is not applied');
+    fail = false;
+    const t1 = Date.now();
+    await feed.poll();
+    assert.ok(feed.syncedAt >= t1, 'applied');
+    // More than one page waiting: the first poll reads 1000 and is not a full sync; the next one is.
+    for (let i = 0; i < 1200; i++) await store.recordChange('opaque_revocation', `bulk-${i}`);
+    const synced = feed.syncedAt;
+    await feed.poll();
+    assert.equal(feed.syncedAt, synced);
+    const t2 = Date.now();
+    await feed.poll();
+    assert.ok(feed.syncedAt >= t2);
+    feed.stop();
+  });
 });
