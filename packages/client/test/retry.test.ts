@@ -134,8 +134,14 @@ test('connection refused is ERR_NETWORK after retries', async () => {
   await new Promise<void>((r) => probe.close(() => r()));
   const events: TokenClientEvent[] = [];
   const client = new TokenClient({ tokenEndpoint: `http://127.0.0.1:${port}/token`, auth, retry: { maxRetries: 2, baseDelayMs: 1 }, onEvent: (e) => events.push(e) });
-  await assert.rejects(client.getToken(), (e: unknown) => e instanceof LatchkeyClientError && e.code === 'ERR_NETWORK' && e.retryable);
+  await assert.rejects(client.getToken(), (e: unknown) => e instanceof LatchkeyClientError && e.code === 'ERR_NETWORK' && e.retryable && /ECONNREFUSED/.test(e.message));
   assert.equal(events.filter((e) => e.type === 'retry').length, 2);
+});
+
+test('a request fetch itself refuses names the reason, not only "fetch failed"', async () => {
+  // Port 9 is on fetch's blocked-port list: undici's cause has no code, only a message.
+  const client = new TokenClient({ tokenEndpoint: 'http://127.0.0.1:9/token', auth, retry: { maxRetries: 0 } });
+  await assert.rejects(client.getToken(), (e: unknown) => e instanceof LatchkeyClientError && e.code === 'ERR_NETWORK' && /bad port/.test(e.message));
 });
 
 test('a caller abort stops only that caller; the shared request completes for the others', async (t) => {

@@ -38,9 +38,6 @@ const KNOWN_ENV = new Set<string>([
   ...Object.values(settings).map((s) => s.env),
   'LATCHKEY_CONFIG',
   'NODE_ENV',
-  // Preset admin client (issue #17 item 4), read by the first-start bootstrap; listed here until it is a setting.
-  'LATCHKEY_BOOTSTRAP_ADMIN_ID',
-  'LATCHKEY_BOOTSTRAP_ADMIN_SECRET',
 ]);
 
 // ---------------------------------------------------------------------------------------------------
