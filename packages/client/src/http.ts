@@ -179,7 +179,7 @@ function describeCause(cause: unknown): string {
     // fetch wraps the real reason: `TypeError: fetch failed` with `cause` = the socket error (its code), an
     // AggregateError of one error per address tried, or an Error naming what fetch refused (e.g. "bad port").
     const inner = (cause as Error & { cause?: unknown }).cause;
-    const codeOf = (x: unknown) => (x && typeof x === 'object' && 'code' in x && x.code !== undefined ? String(x.code) : undefined);
+    const codeOf = (x: unknown) => (x && typeof x === 'object' && 'code' in x && (typeof x.code === 'string' || typeof x.code === 'number') ? String(x.code) : undefined);
     const code = codeOf(inner) ?? (inner instanceof AggregateError ? inner.errors.map(codeOf).find((c) => c !== undefined) : undefined);
     if (code !== undefined) return code;
     if (inner instanceof Error && inner.message) return `${cause.message}: ${inner.message}`;

@@ -214,3 +214,11 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
 export function environmentActor(env: NodeJS.ProcessEnv = process.env): string {
   return `cli:${env.USER || env.LOGNAME || 'unknown'}`;
 }
+
+/**
+ * Whether a failing CLI command may print the details it withholds (stack, SQL): only when the operator asked with
+ * LATCHKEY_LOG_LEVEL=debug or trace. Read from the environment because it is needed before any config is loaded.
+ */
+export function showInternalDetails(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[settings.logLevel.env] === 'debug' || env[settings.logLevel.env] === 'trace';
+}

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pg from 'pg';
-import { describeSetting, environmentActor, loadConfig, type Config, type ConfigInput } from '../config.js';
+import { describeSetting, environmentActor, loadConfig, showInternalDetails, type Config, type ConfigInput } from '../config.js';
 import { createLogger } from '../app/server.js';
 import { closeRuntime, openRuntime, type Runtime } from '../app/runtime.js';
 import { StoreUnavailableError } from '../shared/errors.js';
@@ -99,7 +99,7 @@ export function fail(e: unknown, json?: boolean): never {
   if (json) process.stdout.write(JSON.stringify({ error: d.error, error_description: d.message }) + '\n');
   else process.stderr.write(`latchkey: ${d.message}\n`);
   // The withheld details (SQL, stack) are for whoever debugs it, on request only.
-  if (d.error === 'server_error' && /^(debug|trace)$/.test(process.env.LATCHKEY_LOG_LEVEL ?? '')) process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  if (d.error === 'server_error' && showInternalDetails()) process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(d.code);
 }
 

@@ -80,6 +80,8 @@ export class FakeIssuer {
   hits = { discovery: 0, jwks: 0 };
   /** The `issuer` the discovery document names (defaults to the server's URL). */
   discoveryIssuer: string | undefined;
+  /** Extra top-level members of the JWKS document (e.g. a SPIFFE bundle's `spiffe_refresh_hint`). */
+  jwksExtras: Record<string, unknown> = {};
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -88,7 +90,7 @@ export class FakeIssuer {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: this.discoveryIssuer ?? this.url, jwks_uri: `${this.url}/jwks` }));
       } else if (req.url === '/jwks') {
         this.hits.jwks++;
-        res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify({ keys: this.keys }));
+        res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify({ ...this.jwksExtras, keys: this.keys }));
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));

@@ -59,7 +59,7 @@ export async function spawnNodes(count: number, opts: (i: number) => Parameters<
   const settled = await Promise.allSettled(Array.from({ length: count }, (_, i) => spawnNode(opts(i))));
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? r.value.stop('SIGKILL') : undefined)));
+    await Promise.all(settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop('SIGKILL')] : [])));
     throw failed.reason;
   }
   return settled.map((r) => (r as PromiseFulfilledResult<NodeProcess>).value);

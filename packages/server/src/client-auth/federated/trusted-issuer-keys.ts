@@ -40,6 +40,8 @@ interface KeySet {
   readonly keys: readonly UsableKey[];
   /** Keys the document held that were skipped, with why (for `trust show` and the logs). */
   readonly skipped: readonly string[];
+  /** SPIFFE bundles only: the bundle's `spiffe_refresh_hint` (seconds), when it is a positive integer. */
+  readonly refreshHintSeconds?: number;
 }
 
 /**
@@ -72,7 +74,9 @@ export function parseIssuerJwks(doc: unknown, kind: TrustedIssuerRecord['kind'])
       skipped.push(`#${i}: ${e instanceof JoseError ? e.message : 'invalid key'}`);
     }
   });
-  return { keys, skipped };
+  // SPIFFE Trust Domain and Bundle §4.1.2: how often a consumer should poll the bundle endpoint for changes.
+  const hint = (doc as { spiffe_refresh_hint?: unknown }).spiffe_refresh_hint;
+  return kind === 'spiffe' && Number.isSafeInteger(hint) && (hint as number) > 0 ? { keys, skipped, refreshHintSeconds: hint as number } : { keys, skipped };
 }
 
 /** Whether a JWK may verify `alg` (RFC 7518 §3 key types; RFC 7517 §4.4 `alg` on the key). */
@@ -142,7 +146,10 @@ export class TrustedIssuer {
   async #keySet(forceRefresh: boolean): Promise<KeySet> {
     if (this.remote) {
       const now = Date.now();
-      const stale = !this.#set || now - this.#fetchedAt > this.opts.cacheTtlSeconds * 1000;
+      // A SPIFFE bundle's refresh hint shortens the cache time (never lengthens it: jwksCacheTtl is the most staleness
+      // the operator accepts); the refresh cool-down still bounds how often a short hint can make us fetch.
+      const ttl = Math.min(this.opts.cacheTtlSeconds, this.#set?.refreshHintSeconds ?? Infinity);
+      const stale = !this.#set || now - this.#fetchedAt > ttl * 1000;
       if ((stale || forceRefresh) && now >= this.#nextFetchAt) {
         this.#inflight ??= this.#fetchRemote()
           .then(
