@@ -741,6 +741,28 @@ export abstract class KyselyStore implements Store {
     return this.run(async () => (await this.db.selectFrom('trusted_issuers').selectAll().orderBy('name').execute()).map(toTrustedIssuer));
   }
 
+  updateTrustedIssuer(rec: TrustedIssuerRecord): Promise<boolean> {
+    return this.run(() =>
+      this.db.transaction().execute(async (trx) => {
+        // name, issuer, kind and created_at identify the issuer and never change; the keys and the rules may.
+        const res = await trx
+          .updateTable('trusted_issuers')
+          .set({
+            jwks_uri: rec.jwks_uri,
+            jwks: rec.jwks == null ? null : json(rec.jwks),
+            max_assertion_lifetime: rec.max_assertion_lifetime,
+            single_use: rec.single_use ? 1 : 0,
+            updated_at: rec.updated_at,
+          })
+          .where('name', '=', rec.name)
+          .executeTakeFirst();
+        const found = Number(res.numUpdatedRows) > 0;
+        if (found) await this.change(trx, 'trusted_issuer', rec.name);
+        return found;
+      }),
+    );
+  }
+
   deleteTrustedIssuer(name: string): Promise<boolean> {
     return this.run(() =>
       this.db.transaction().execute(async (trx) => {

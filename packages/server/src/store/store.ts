@@ -133,6 +133,8 @@ export interface Store {
   insertTrustedIssuer(rec: TrustedIssuerRecord): Promise<void>;
   getTrustedIssuer(name: string): Promise<TrustedIssuerRecord | undefined>;
   listTrustedIssuers(): Promise<TrustedIssuerRecord[]>;
+  /** Replaces the keys and rules of an existing issuer (same name, issuer, kind); false when there is none. */
+  updateTrustedIssuer(rec: TrustedIssuerRecord): Promise<boolean>;
   deleteTrustedIssuer(name: string): Promise<boolean>;
   /** Clients whose federated_identity names this trusted issuer. */
   countFederatedClients(issuerName: string): Promise<number>;

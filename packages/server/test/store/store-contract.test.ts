@@ -368,7 +368,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it('trusted issuers and federated identities (SPEC §9): round-trip, unique name/issuer and (issuer, subject), fed', { skip }, async () => {
-      covers('insertTrustedIssuer', 'getTrustedIssuer', 'listTrustedIssuers', 'deleteTrustedIssuer', 'countFederatedClients');
+      covers('insertTrustedIssuer', 'getTrustedIssuer', 'listTrustedIssuers', 'updateTrustedIssuer', 'deleteTrustedIssuer', 'countFederatedClients');
       const ti = {
         name: 'k8s',
         issuer: 'https://kubernetes.default.svc',
@@ -396,6 +396,16 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await store.insertClient(client('fed3', { token_endpoint_auth_method: 'federated_jwt', federated_identity: { issuer: 'gh', subject: fed.subject } }));
       await assert.rejects(store.updateClient('fed3', { federated_identity: { issuer: 'k8s', subject: fed.subject } }), (e: Error) => e.name === 'DuplicateError');
       assert.equal(await store.countFederatedClients('k8s'), 1);
+      // Update: keys and rules change; name, issuer, kind and created_at stay whatever the record says; fed once.
+      const seq2 = await store.latestChangeSeq();
+      const rotated = { ...ti, issuer: 'https://ignored.example', kind: 'oidc' as const, created_at: 1, jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'x2', y: 'y2', kid: 'k2' }] }, max_assertion_lifetime: 600, single_use: false, updated_at: T0 + 5 };
+      assert.equal(await store.updateTrustedIssuer(rotated), true);
+      assert.deepEqual(await store.getTrustedIssuer('k8s'), { ...ti, jwks: rotated.jwks, max_assertion_lifetime: 600, single_use: false, updated_at: T0 + 5 });
+      assert.equal(await store.updateTrustedIssuer({ ...ti, jwks: null, jwks_uri: 'https://k.example/jwks', updated_at: T0 + 6 }), true);
+      assert.deepEqual(await store.getTrustedIssuer('k8s'), { ...ti, jwks: null, jwks_uri: 'https://k.example/jwks', updated_at: T0 + 6 });
+      assert.deepEqual((await store.changesSince(seq2)).map((e) => [e.kind, e.ref]), [['trusted_issuer', 'k8s'], ['trusted_issuer', 'k8s']]);
+      assert.equal(await store.updateTrustedIssuer({ ...ti, name: 'nobody' }), false);
+      assert.equal(await store.countFederatedClients('k8s'), 1, 'its clients stay attached');
       assert.equal(await store.deleteTrustedIssuer('k8s'), true);
       assert.equal(await store.deleteTrustedIssuer('k8s'), false);
       assert.equal(await store.getTrustedIssuer('k8s'), undefined);
