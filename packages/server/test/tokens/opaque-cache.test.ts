@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { basic, pgAvailable, postForm, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
+import { basic, createPgDatabase, pgAvailable, postForm, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
+import { CuttableProxy } from '../helpers/nodes.js';
 import { ClientService } from '../../src/management/clients.service.js';
 import { openSession, readCookie } from '../../src/console/sessions.js';
 import { opaqueTokenHash } from '../../src/tokens/mint.js';
@@ -189,6 +190,59 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('opaque-token cache while PostgreSQL is cut off', async () => {
+  const skip = !(await pgAvailable());
+  let proxy: CuttableProxy;
+  let db: { url: string; drop(): Promise<void> };
+  let srv: TestServer;
+
+  before(async () => {
+    if (skip) return;
+    db = await createPgDatabase();
+    proxy = new CuttableProxy(5432);
+    await proxy.start();
+    const u = new URL(db.url);
+    u.port = String(proxy.port);
+    srv = await startTestServer({ db: u.toString(), config: { rateLimitFailures: 1_000_000 } });
+  });
+  after(async () => {
+    if (skip) return;
+    await srv?.close();
+    await proxy?.cut();
+    await db?.drop();
+  });
+
+  it('a cached token is answered from memory for at most 1 s after the feed last reached the store, then 503 (never a stale active)', { skip }, async () => {
+    const c = (await srv.createClient({ client_name: 'opaque', scope: 'latchkey:introspect', audience: [API], access_token_format: 'opaque' })) as Creds;
+    const auth = { authorization: basic(c.client_id, c.client_secret) };
+    const t = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, auth);
+    assert.equal(t.status, 200, t.text);
+    const introspect = () => postForm(`${srv.url}/oauth2/introspect`, { token: t.json.access_token as string }, auth);
+    assert.equal((await introspect()).json.active, true);
+    await srv.sync();
+    const synced = srv.services.feed.syncedAt;
+    await proxy.cut();
+    const seen: { at: number; status: number }[] = [];
+    while (Date.now() - synced < 2000) {
+      const at = Date.now();
+      const r = await introspect();
+      seen.push({ at, status: r.status });
+      if (r.status === 200) assert.equal(r.json.active, true);
+      else assert.equal(r.json.error, 'temporarily_unavailable');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const late = seen.filter((x) => x.at - synced > 1000);
+    assert.ok(late.length > 0);
+    assert.deepEqual([...new Set(late.map((x) => x.status))], [503], 'no answer from memory once the feed is 1 s behind');
+    await proxy.restore();
+    const t0 = Date.now();
+    while ((await introspect()).status !== 200) {
+      assert.ok(Date.now() - t0 < 10_000, 'back after the store is');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  });
+});
 
 describe('opaque-token cache: bounds (real SQLite store)', () => {
   let srv: TestServer;
