@@ -280,6 +280,7 @@ async function installAdminApi(app: Parameters<FastifyPluginAsync>[0], s: AdminA
         if (!t) throw new OAuthError('not_found', 'no such trusted issuer');
         return { status: 200, body: t };
       });
+      route('PATCH', '/trusted-issuers/:id', async (req, _p, actor) => ({ status: 200, body: await s.trustedIssuers.update(id(req), jsonBody(req), actor) }));
       route('DELETE', '/trusted-issuers/:id', async (req, _p, actor) => {
         await s.trustedIssuers.remove(id(req), actor);
         return { status: 204 };

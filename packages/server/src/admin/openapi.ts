@@ -76,6 +76,14 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       single_use: { type: 'boolean', default: false, description: 'a token jti, when present, is accepted once' },
     },
   };
+  const { name: _name, ...updatable } = trustedIssuerInput.properties;
+  const trustedIssuerUpdate = {
+    type: 'object',
+    additionalProperties: false,
+    description: 'Omitted members keep their value. Giving jwks or jwks_uri replaces the key source (both null: discovery). issuer and kind may be repeated, not changed.',
+    // No defaults here: an omitted member keeps its current value.
+    properties: Object.fromEntries(Object.entries(updatable).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).filter(([p]) => p !== 'default'))])),
+  };
   return {
     openapi: '3.1.0',
     info: {
@@ -260,6 +268,11 @@ export function openApiDocument(issuer: string): Record<string, unknown> {
       '/trusted-issuers/{id}': {
         parameters: [{ ...idParam, description: "the trusted issuer's name" }],
         get: op('Read a trusted issuer and how many clients it federates', { '200': { description: 'the issuer', content: json(ref('TrustedIssuer')) }, ...notFound }),
+        patch: op(
+          "Replace an issuer's keys (jwks or jwks_uri; both null = OIDC discovery) or rules in place, e.g. after a key rotation; issuer and kind cannot change; every node within 1 s",
+          { '200': { description: 'updated', content: json(ref('TrustedIssuer')) }, ...bad, ...notFound },
+          body(trustedIssuerUpdate),
+        ),
         delete: op('Stop trusting an issuer: its clients are refused on every node within 1 s (they stay, and work again if it is trusted again)', { '204': { description: 'removed' }, ...notFound }),
       },
       '/registration-tokens/{id}': { parameters: [idParam], delete: op('Delete (revoke) an initial access token', { '204': { description: 'deleted' }, ...notFound }) },

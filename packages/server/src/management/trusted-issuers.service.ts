@@ -26,6 +26,12 @@ export const trustedIssuerInputSchema = z
 
 export type TrustedIssuerInput = z.input<typeof trustedIssuerInputSchema>;
 
+/**
+ * An update: new keys (`jwks` or `jwks_uri`; giving either replaces both, both null = OIDC discovery) and rules.
+ * `issuer` and `kind` may be repeated but not changed: a different issuer is a different trust (add it).
+ */
+export const trustedIssuerUpdateSchema = trustedIssuerInputSchema.omit({ name: true }).strict();
+
 const invalid = (field: string, message: string) => new OAuthError('invalid_request', `${field}: ${message}`, { field });
 
 /** The public representation (admin API, CLI --json, console). Holds nothing secret: keys are public. */
@@ -44,7 +50,7 @@ export function publicTrustedIssuer(r: TrustedIssuerRecord): Record<string, unkn
 }
 
 export interface TrustedIssuerServiceDeps {
-  readonly store: Pick<Store, 'insertTrustedIssuer' | 'getTrustedIssuer' | 'listTrustedIssuers' | 'deleteTrustedIssuer' | 'countFederatedClients' | 'addAudit'>;
+  readonly store: Pick<Store, 'insertTrustedIssuer' | 'getTrustedIssuer' | 'listTrustedIssuers' | 'updateTrustedIssuer' | 'deleteTrustedIssuer' | 'countFederatedClients' | 'addAudit'>;
   /** The outbound policy: an issuer whose keys are fetched must have URLs it allows (SPEC §8). */
   readonly outbound: Pick<OutboundPolicy, 'urlProblem'>;
 }
@@ -143,6 +149,42 @@ export class TrustedIssuerService {
   async get(name: string): Promise<(Record<string, unknown> & { federated_clients: number }) | undefined> {
     const r = await this.d.store.getTrustedIssuer(name);
     return r ? { ...publicTrustedIssuer(r), federated_clients: await this.d.store.countFederatedClients(name) } : undefined;
+  }
+
+  /**
+   * Replaces an issuer's keys or rules in place — e.g. a cluster's rotated service-account key in a `--jwks-file`
+   * issuer — without the gap a remove + add would leave; its clients stay attached. Same validation as `add`.
+   */
+  async update(name: string, input: unknown, actor: string): Promise<Record<string, unknown>> {
+    const r = trustedIssuerUpdateSchema.safeParse(input);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      throw invalid(i.path.join('.') || '(body)', i.message);
+    }
+    const m = r.data;
+    const before = await this.d.store.getTrustedIssuer(name);
+    if (!before) throw new OAuthError('not_found', 'no such trusted issuer');
+    if (m.issuer !== undefined && m.issuer !== before.issuer) throw invalid('issuer', 'cannot change: a different issuer is a new trust (add it under another name)');
+    if (m.kind !== undefined && m.kind !== before.kind) throw invalid('kind', 'cannot change: add the issuer again under another name');
+    const newKeys = m.jwks !== undefined || m.jwks_uri !== undefined;
+    const now = Date.now();
+    const rec = this.toRecord(
+      {
+        name,
+        issuer: before.issuer,
+        kind: before.kind,
+        jwks_uri: newKeys ? (m.jwks_uri ?? null) : before.jwks_uri,
+        jwks: newKeys ? (m.jwks ?? null) : before.jwks,
+        max_assertion_lifetime: m.max_assertion_lifetime ?? before.max_assertion_lifetime,
+        single_use: m.single_use ?? before.single_use,
+      },
+      now,
+    );
+    const after = { ...rec, created_at: before.created_at };
+    if (!(await this.d.store.updateTrustedIssuer(after))) throw new OAuthError('not_found', 'no such trusted issuer');
+    const pub = publicTrustedIssuer(after);
+    await this.d.store.addAudit({ at: now, actor, action: 'trusted_issuer.update', target: `trusted-issuer:${name}`, before: publicTrustedIssuer(before), after: pub });
+    return pub;
   }
 
   /** Removes the issuer; its clients stay but cannot authenticate until it is trusted again. */

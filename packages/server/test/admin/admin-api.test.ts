@@ -402,6 +402,7 @@ describe('admin API /admin/v1 (SPEC §3)', () => {
         'GET /trusted-issuers',
         'GET /trusted-issuers/{id}',
         'PATCH /clients/{id}',
+        'PATCH /trusted-issuers/{id}',
         'POST /clients',
         'POST /clients/import',
         'POST /clients/{id}/disable',

@@ -44,6 +44,28 @@ describe('admin API: trusted issuers and federated clients', () => {
     assert.deepEqual(await api(srv, 'DELETE', '/trusted-issuers/eks', { token: admin }).then((r) => [r.status, r.json]), [404, { error: 'not_found', error_description: 'no such trusted issuer' }]);
   });
 
+  it('PATCH replaces keys and rules in place (audited, created_at kept); issuer and kind cannot change; 404 for none', async () => {
+    const created = await api(srv, 'POST', '/trusted-issuers', { token: admin, body: { name: 'patchme', issuer: `${K8S}/p`, kind: 'kubernetes', jwks: { keys: [key.publicJwk] } } });
+    assert.equal(created.status, 201);
+    const other = await issuerKey('ES256');
+    const patched = await api(srv, 'PATCH', '/trusted-issuers/patchme', { token: admin, body: { jwks: { keys: [other.publicJwk] }, max_assertion_lifetime: 600 } });
+    assert.equal(patched.status, 200, JSON.stringify(patched.json));
+    assert.deepEqual(patched.json, { ...created.json, jwks: { keys: [other.publicJwk] }, max_assertion_lifetime: 600 });
+    // Repeating the same issuer and kind is fine; a rule alone keeps the keys.
+    const rule = await api(srv, 'PATCH', '/trusted-issuers/patchme', { token: admin, body: { issuer: `${K8S}/p`, kind: 'kubernetes', single_use: true } });
+    assert.deepEqual(rule.json, { ...patched.json, single_use: true });
+    const bad = async (body: unknown) => (await api(srv, 'PATCH', '/trusted-issuers/patchme', { token: admin, body })).json as { error: string; field?: string };
+    assert.deepEqual(await bad({ issuer: 'https://elsewhere.example' }), { error: 'invalid_request', error_description: 'issuer: cannot change: a different issuer is a new trust (add it under another name)', field: 'issuer' });
+    assert.equal((await bad({ kind: 'oidc' })).field, 'kind');
+    assert.equal((await bad({ name: 'renamed' })).field, '(body)');
+    assert.equal((await bad({ jwks: { keys: [{ ...key.publicJwk, d: 'secret' }] } })).field, 'jwks');
+    assert.equal((await bad({ jwks_uri: 'https://10.1.2.3/keys' })).field, 'jwks_uri');
+    assert.deepEqual((await api(srv, 'GET', '/trusted-issuers/patchme', { token: admin })).json, { ...rule.json, federated_clients: 0 }, 'refused updates changed nothing');
+    assert.deepEqual(await api(srv, 'PATCH', '/trusted-issuers/none', { token: admin, body: { single_use: true } }).then((r) => [r.status, r.json]), [404, { error: 'not_found', error_description: 'no such trusted issuer' }]);
+    const audit = await api(srv, 'GET', '/audit?client=trusted-issuer:patchme', { token: admin });
+    assert.deepEqual(audit.json.records.map((r: { action: string }) => r.action).sort(), ['trusted_issuer.add', 'trusted_issuer.update', 'trusted_issuer.update']);
+  });
+
   it('bad input → 400 naming the field; the outbound policy applies to URLs that are fetched', async () => {
     const bad = async (body: unknown) => (await api(srv, 'POST', '/trusted-issuers', { token: admin, body })).json as { error: string; field: string; error_description: string };
     assert.deepEqual(await bad({ name: 'x y', issuer: K8S }), { error: 'invalid_request', error_description: 'name: must match [A-Za-z0-9._-]{1,64}', field: 'name' });

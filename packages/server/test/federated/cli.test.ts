@@ -1,5 +1,5 @@
 /**
- * `latchkey trust add|list|show|remove` and `latchkey clients create --federated-*` (SPEC §9), run as
+ * `latchkey trust add|update|list|show|remove` and `latchkey clients create --federated-*` (SPEC §9), run as
  * the real built CLI against the store of a running server, which picks the changes up by itself.
  */
 import { after, before, describe, it } from 'node:test';
@@ -84,6 +84,35 @@ describe('latchkey trust / clients create --federated-*', () => {
     assert.equal(r.status, 200, JSON.stringify(r.json));
   });
 
+  it('trust update --jwks-file: a rotated cluster key works on the running server within 1 s, the old one stops; no gap, clients stay', async () => {
+    const rotated = await issuerKey('ES256');
+    writeFileSync(join(dir, 'rotated.json'), JSON.stringify({ keys: [rotated.publicJwk] }));
+    assert.equal((await cli('trust', 'add', 'eks', '--kind', 'kubernetes', '--issuer', `${K8S}/eks`, '--jwks-file', join(dir, 'jwks.json'))).code, 0);
+    const c = JSON.parse((await cli('clients', 'create', '--name', 'rot', '--scope', 'a', '--federated-issuer', 'eks', '--federated-subject', 'system:serviceaccount:shop:rot', '--json')).stdout) as { client_id: string };
+    await srv.sync();
+    const exchange = async (k: IssuerKey) =>
+      postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: await platformToken(k, kubernetesClaims(`${K8S}/eks`, srv.issuer, 'shop', 'rot')) });
+    assert.equal((await exchange(key)).status, 200);
+    assert.equal((await exchange(rotated)).status, 401);
+
+    const up = await cli('trust', 'update', 'eks', '--jwks-file', join(dir, 'rotated.json'), '--single-use', '--json');
+    assert.equal(up.code, 0, up.stderr);
+    const updated = JSON.parse(up.stdout) as Record<string, unknown>;
+    assert.deepEqual([updated.issuer, updated.kind, updated.keys_from, updated.single_use], [`${K8S}/eks`, 'kubernetes', 'file', true]);
+    const t0 = Date.now();
+    let r = await exchange(rotated);
+    while (Date.now() - t0 < 1000 && r.status !== 200) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await exchange(rotated);
+    }
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(decodeJwt(r.json.access_token as string).client_id, c.client_id, 'the same client, still attached');
+    assert.deepEqual([(await exchange(key)).status], [401], 'the old key is refused');
+    assert.equal((JSON.parse((await cli('trust', 'show', 'eks', '--json')).stdout) as { federated_clients: number }).federated_clients, 1);
+    const audit = JSON.parse((await cli('audit', '--json')).stdout) as { action: string; target: string }[];
+    assert.ok(audit.some((a) => a.action === 'trusted_issuer.update' && a.target === 'trusted-issuer:eks'));
+  });
+
   it('operator mistakes: one line naming the problem, non-zero exit, nothing stored', async () => {
     const cases: [string[], RegExp][] = [
       [['trust', 'add', 'bad', '--issuer', K8S, '--jwks-file', join(dir, 'private.json')], /^latchkey: jwks: /],
@@ -95,6 +124,11 @@ describe('latchkey trust / clients create --federated-*', () => {
       [['trust', 'remove', 'nope'], /^latchkey: no such trusted issuer$/],
       [['clients', 'create', '--name', 'x', '--federated-issuer', 'nope', '--federated-subject', 's'], /^latchkey: federated_identity\.issuer: no trusted issuer named "nope"/],
       [['clients', 'create', '--name', 'x', '--federated-subject', 's'], /^latchkey: --federated-issuer and --federated-subject go together$/],
+      [['trust', 'update', 'nope', '--jwks-file', join(dir, 'jwks.json')], /^latchkey: no such trusted issuer$/],
+      [['trust', 'update', 'prod-td'], /^latchkey: nothing to change/],
+      [['trust', 'update', 'prod-td', '--jwks-file', join(dir, 'jwks.json'), '--discovery'], /^latchkey: give one of --jwks-uri, --jwks-file, --bundle-file, --discovery$/],
+      [['trust', 'update', 'prod-td', '--discovery'], /^latchkey: jwks: a SPIFFE trust domain needs a bundle/],
+      [['trust', 'update', 'prod-td', '--bundle-file', join(dir, 'private.json')], /^latchkey: jwks: /],
     ];
     for (const [args, msg] of cases) {
       const r = await cli(...args);

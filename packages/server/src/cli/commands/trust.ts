@@ -36,7 +36,7 @@ function readJwks(path: string, flag: string): unknown {
 }
 
 /**
- * `latchkey trust add|list|show|remove` (SPEC §9): the issuers whose platform tokens federated clients
+ * `latchkey trust add|update|list|show|remove` (SPEC §9): the issuers whose platform tokens federated clients
  * present — a Kubernetes cluster, a SPIFFE trust domain, GitHub Actions, any OIDC issuer. Changes are
  * audited and reach every running node within the change-feed interval.
  */
@@ -72,6 +72,39 @@ export function trustCommand(): Command {
       const created = await withRuntime(o, (rt) => new TrustedIssuerService({ store: rt.store, outbound: rt.outbound.policy }).add(input, actor()));
       const { jwks: _jwks, ...shown } = created;
       print(o, created, () => `${kv(shown)}\n\nCreate its clients with: latchkey clients create --name NAME --federated-issuer ${name} --federated-subject SUB`);
+    } catch (e) {
+      fail(e, o.json);
+    }
+  });
+
+  withStoreOptions(
+    cmd
+      .command('update')
+      .description("replace an issuer's keys or rules in place (e.g. after a key rotation); its clients stay attached, no gap")
+      .argument('<name>', 'the trusted issuer to change')
+      .option('--jwks-uri <url>', 'fetch keys from this URL from now on')
+      .option('--jwks-file <file>', 'keys from this JWK Set file from now on')
+      .option('--bundle-file <file>', 'kind spiffe: keys from this SPIFFE trust bundle from now on')
+      .option('--discovery', "keys from the issuer's OIDC discovery document from now on (drops a key file or jwks_uri)")
+      .option('--max-assertion-lifetime <seconds>', 'longest accepted exp - iat', seconds)
+      .option('--single-use', 'accept each token jti once')
+      .option('--no-single-use', 'accept a token jti more than once within its lifetime'),
+  ).action(async (name: string, o: AddOptions & { discovery?: boolean }, c: Command) => {
+    try {
+      const sources = [o.jwksUri, o.jwksFile, o.bundleFile, o.discovery].filter((v) => v !== undefined);
+      if (sources.length > 1) throw new OAuthError('invalid_request', 'give one of --jwks-uri, --jwks-file, --bundle-file, --discovery');
+      const input: Record<string, unknown> = {};
+      if (o.jwksUri !== undefined) input.jwks_uri = o.jwksUri;
+      const file = o.jwksFile ?? o.bundleFile;
+      if (file !== undefined) input.jwks = readJwks(file, o.jwksFile ? '--jwks-file' : '--bundle-file');
+      if (o.discovery) Object.assign(input, { jwks: null, jwks_uri: null });
+      if (o.maxAssertionLifetime !== undefined) input.max_assertion_lifetime = o.maxAssertionLifetime;
+      // commander's --single-use / --no-single-use pair: only an explicit flag changes the setting.
+      if (c.getOptionValueSource('singleUse') === 'cli') input.single_use = o.singleUse === true;
+      if (Object.keys(input).length === 0) throw new OAuthError('invalid_request', 'nothing to change: give new keys (--jwks-uri, --jwks-file, --bundle-file, --discovery) or a rule');
+      const updated = await withRuntime(o, (rt) => new TrustedIssuerService({ store: rt.store, outbound: rt.outbound.policy }).update(name, input, actor()));
+      const { jwks: _jwks, ...shown } = updated;
+      print(o, updated, () => kv(shown));
     } catch (e) {
       fail(e, o.json);
     }
