@@ -102,6 +102,10 @@ export function evaluateTargets(rows) {
   add('introspection ≥ 3× oidc-provider', v('latchkey-introspect'), v('oidc-provider-introspect'), 3);
   add('private_key_jwt ≥ 3× oidc-provider', v('latchkey-private_key_jwt'), v('oidc-provider-private_key_jwt'), 3);
   add('opaque issuance ≥ 2.5× oidc-provider', v('latchkey-opaque'), v('oidc-provider-opaque'), 2.5);
+  const floor = v('ceiling-es256');
+  out.push({ target: 'JWT ES256 + basic vs ceiling-es256 (report only)', value: floor && lk ? ratio(lk.median, floor.median) : NaN, cpuValue: floor && lk ? ratio(floor.serverUsPerRequest, lk.serverUsPerRequest) : NaN, threshold: null, pass: null });
+  const sigPeer = v('oidc-provider');
+  out.push({ target: 'ceiling-es256 vs oidc-provider (report only)', value: floor && sigPeer ? ratio(floor.median, sigPeer.median) : NaN, cpuValue: floor && sigPeer ? ratio(sigPeer.serverUsPerRequest, floor.serverUsPerRequest) : NaN, threshold: null, pass: null });
   const w2 = v('latchkey-2workers');
   out.push({ target: '2 workers vs 1 (report only)', value: w2 && lk ? ratio(w2.median, lk.median) : NaN, threshold: null, pass: null });
   return out;

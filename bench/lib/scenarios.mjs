@@ -19,6 +19,7 @@ const introspectCheck = (body) => (body.active === true ? (body.client_id ?? 'ac
 /** Scenario catalogue, in the order a round runs them. */
 export const SCENARIOS = [
   { name: 'ceiling', system: 'node:http', what: 'raw node:http, form POST → static JSON (the ceiling)', kind: 'token', auth: 'basic', format: 'jwt' },
+  { name: 'ceiling-es256', system: 'node:http', what: 'raw node:http, form POST → a fresh ES256 JWT per request (HTTP + signature: the floor of any Node token endpoint that signs)', kind: 'token', auth: 'basic', format: 'jwt', sign: true },
   { name: 'ceiling-fastify', system: 'fastify', what: 'the ceiling behind Fastify 5 (framework cost reference)', kind: 'token', auth: 'basic', format: 'jwt' },
   { name: 'latchkey', system: 'latchkey', what: 'Latchkey JWT + client_secret_basic', kind: 'token', auth: 'basic', format: 'jwt', peer: 'oidc-provider' },
   { name: 'latchkey-2workers', system: 'latchkey', what: 'Latchkey --workers 2 (both cores, shared with the load generator)', kind: 'token', auth: 'basic', format: 'jwt', workers: 2, peer: 'oidc-provider' },
@@ -84,6 +85,7 @@ async function setupPeer(sc, env) {
       BENCH_CLIENTS: JSON.stringify(clients),
       BENCH_AUDIENCE: AUDIENCE,
       BENCH_TOKEN_FORMAT: sc.format,
+      ...(sc.sign ? { BENCH_CEILING_SIGN: '1' } : {}),
       NODE_ENV: 'production',
     },
   });
@@ -94,7 +96,7 @@ async function setupPeer(sc, env) {
   const verifyTokens = sc.format === 'opaque'
     ? (samples) => verifyOpaqueSamples(samples, { introspectionUrl: `${url}/oauth2/introspect`, authorization: basicAuth('bench-basic', secret) })
     : (samples) => verifyJwtSamples(samples, {
-      jwksUrl: `${url}/.well-known/jwks.json`, issuer, clientId: sc.name.startsWith('ceiling') ? 'bench-client' : undefined, expectUnique: !sc.name.startsWith('ceiling'),
+      jwksUrl: `${url}/.well-known/jwks.json`, issuer, clientId: sc.name.startsWith('ceiling') ? 'bench-client' : undefined, expectUnique: !sc.name.startsWith('ceiling') || sc.sign === true,
     });
 
   if (sc.kind === 'introspect') {

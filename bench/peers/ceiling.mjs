@@ -2,11 +2,18 @@
 // endpoint must do — read a small form POST, parse it, answer a small JSON —
 // and nothing else. Its "token" is one JWT signed at start-up, so the harness
 // can verify it like every other peer's.
+//
+// With BENCH_CEILING_SIGN=1 (scenario `ceiling-es256`) it signs a fresh ES256 JWT per request with
+// node:crypto's one-shot sign (unique jti, current iat/exp): the floor of any Node token endpoint that
+// signs per request — HTTP plus the signature, no client authentication, no store, no metrics.
 import http from 'node:http';
-import { fixedToken, listen, serveCommon } from './common.mjs';
+import { fixedToken, freshSigner, listen, serveCommon } from './common.mjs';
 
 const port = Number(process.env.BENCH_PORT ?? 0);
-const { tokenBody, jwksBody } = fixedToken(`http://127.0.0.1:${port}`);
+const issuer = `http://127.0.0.1:${port}`;
+const fixed = fixedToken(issuer);
+const signer = process.env.BENCH_CEILING_SIGN === '1' ? freshSigner(issuer) : undefined;
+const jwksBody = signer ? signer.jwksBody : fixed.jwksBody;
 
 const server = http.createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/oauth2/token') {
@@ -21,7 +28,7 @@ const server = http.createServer((req, res) => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(tokenBody);
+      res.end(signer ? signer.tokenBody() : fixed.tokenBody);
     });
     return;
   }

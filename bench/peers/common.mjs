@@ -19,6 +19,26 @@ export function fixedToken(issuer) {
   };
 }
 
+/** A fresh ES256 access token per call (node:crypto one-shot sign, R||S), and the JWKS that verifies them. */
+export function freshSigner(issuer) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'ceiling-es256', alg: 'ES256', use: 'sig' };
+  const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: 'ceiling-es256' })).toString('base64url');
+  const options = { key: privateKey, dsaEncoding: 'ieee-p1363' };
+  return {
+    jwksBody: JSON.stringify({ keys: [jwk] }),
+    tokenBody() {
+      const now = Math.floor(Date.now() / 1000);
+      const input = `${header}.${Buffer.from(JSON.stringify({
+        iss: issuer, sub: 'bench-client', client_id: 'bench-client', aud: 'https://api.example.com',
+        iat: now, exp: now + 3600, jti: randomUUID(), scope: 'read write',
+      })).toString('base64url')}`;
+      const token = `${input}.${sign('sha256', Buffer.from(input), options).toString('base64url')}`;
+      return `{"access_token":"${token}","token_type":"Bearer","expires_in":3600,"scope":"read write"}`;
+    },
+  };
+}
+
 /** GET /.well-known/jwks.json, GET /readyz, else 404 (for node:http peers). */
 export function serveCommon(req, res, jwksBody) {
   if (req.method === 'GET' && req.url === '/.well-known/jwks.json') {
