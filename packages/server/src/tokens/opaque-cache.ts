@@ -2,7 +2,7 @@ import type { Store } from '../store/store.js';
 import type { ChangeEvent, OpaqueTokenRecord } from '../store/types.js';
 
 export interface OpaqueTokenCacheOptions {
-  /** Most records kept (least recently used ones go first). 0 turns the cache off: every lookup reads the store. */
+  /** Most records kept (two generations of `max / 2`, see below). 0 turns the cache off: every lookup reads the store. */
   readonly max?: number;
   /**
    * Start (epoch ms) of the last change-feed poll that was applied in full (ChangeFeed.syncedAt): the cache answers
@@ -23,7 +23,11 @@ export const OPAQUE_CACHE_MAX = 20_000;
  * - Filled when this node issues an opaque token (after its row is durable) and on store hits. Unknown tokens are
  *   never cached (no negative entries): they always take the store path.
  * - An entry answers only until the token's `exp`; expired ones are dropped when met.
- * - Bounded by count (`max`, least recently used first): memory stays flat whatever the issuance rate.
+ * - Bounded by count: two generations of at most `max / 2` records each. New records (and records found in the old
+ *   generation) go into the young one; when it is full it becomes the old one and the former old one is dropped
+ *   whole. A record used at least once per `max / 2` insertions stays; memory stays flat whatever the issuance rate.
+ *   No Map iteration and no per-entry eviction: evicting the oldest key of one big Map (`keys().next()`) skips
+ *   every deleted slot before it and cost ~12 µs per insert at 20,000 entries (docs/performance.md).
  * - Revoked here (`revoke`): deleted from the store, then forgotten at once. Revoked on another node: the store
  *   writes an `opaque_revocation` change (ref = the hash) in the delete's transaction and this node's feed handler
  *   calls `onChanges`, within the poll interval. While the feed is behind by more than `maxStalenessMs`, the cache
@@ -35,7 +39,10 @@ export const OPAQUE_CACHE_MAX = 20_000;
  * the client cache), JWT revocations (tokens/revocations.ts).
  */
 export class OpaqueTokenCache {
-  readonly #entries = new Map<string, OpaqueTokenRecord>();
+  #young = new Map<string, OpaqueTokenRecord>();
+  #old = new Map<string, OpaqueTokenRecord>();
+  /** Records per generation (`max / 2`, rounded up); 0 = off. */
+  readonly #generation: number;
   readonly #max: number;
   readonly #maxStalenessMs: number;
   readonly #syncedAt: () => number;
@@ -47,12 +54,13 @@ export class OpaqueTokenCache {
     opts: OpaqueTokenCacheOptions,
   ) {
     this.#max = Math.max(0, Math.floor(opts.max ?? OPAQUE_CACHE_MAX));
+    this.#generation = Math.ceil(this.#max / 2);
     this.#maxStalenessMs = opts.maxStalenessMs ?? 1000;
     this.#syncedAt = opts.syncedAt;
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#young.size + this.#old.size;
   }
 
   get max(): number {
@@ -71,15 +79,18 @@ export class OpaqueTokenCache {
   async lookup(tokenHash: string, nowMs = Date.now()): Promise<OpaqueTokenRecord | undefined> {
     const nowSeconds = Math.floor(nowMs / 1000);
     const fresh = nowMs - this.#syncedAt() <= this.#maxStalenessMs;
-    const hit = this.#entries.get(tokenHash);
-    if (hit !== undefined) {
-      if (hit.exp <= nowSeconds) this.#entries.delete(tokenHash);
-      else if (fresh) {
-        // Least recently used goes first: a hit moves to the young end.
-        this.#entries.delete(tokenHash);
-        this.#entries.set(tokenHash, hit);
-        return hit;
+    let hit = this.#young.get(tokenHash);
+    if (hit === undefined) {
+      hit = this.#old.get(tokenHash);
+      // Used while old: moved to the young generation, so a record in use is never dropped.
+      if (hit !== undefined && hit.exp > nowSeconds && fresh) {
+        this.#old.delete(tokenHash);
+        this.#put(hit);
       }
+    }
+    if (hit !== undefined) {
+      if (hit.exp <= nowSeconds) this.#delete(tokenHash);
+      else if (fresh) return hit;
     }
     const epoch = this.#epoch;
     const rec = await this.store.getOpaqueToken(tokenHash);
@@ -102,7 +113,7 @@ export class OpaqueTokenCache {
   /** Drops the entry (a revocation); also keeps any store read in flight from filling the cache. */
   forget(tokenHash: string): void {
     this.#epoch++;
-    this.#entries.delete(tokenHash);
+    this.#delete(tokenHash);
   }
 
   /** Change-feed handler: `opaque_revocation` events (ref = token hash) made on any node. */
@@ -110,10 +121,19 @@ export class OpaqueTokenCache {
     for (const e of events) if (e.kind === 'opaque_revocation') this.forget(e.ref);
   };
 
+  #delete(tokenHash: string): void {
+    this.#young.delete(tokenHash);
+    this.#old.delete(tokenHash);
+  }
+
   #put(rec: OpaqueTokenRecord): void {
-    if (this.#max === 0) return;
-    this.#entries.delete(rec.token_hash);
-    this.#entries.set(rec.token_hash, rec);
-    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    if (this.#generation === 0) return;
+    // A refill of a record still in the old generation replaces it there too (one copy per hash).
+    this.#old.delete(rec.token_hash);
+    this.#young.set(rec.token_hash, rec);
+    if (this.#young.size >= this.#generation) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
   }
 }
