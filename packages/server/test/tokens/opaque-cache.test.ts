@@ -10,7 +10,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { basic, createPgDatabase, pgAvailable, postForm, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
-import { CuttableProxy } from '../helpers/nodes.js';
+import { CuttableProxy, spawnNode, type NodeProcess } from '../helpers/nodes.js';
+import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/app/server.js';
+import { closeRuntime, openRuntime, type Runtime } from '../../src/app/runtime.js';
 import { ClientService } from '../../src/management/clients.service.js';
 import { openSession, readCookie } from '../../src/console/sessions.js';
 import { opaqueTokenHash } from '../../src/tokens/mint.js';
@@ -241,6 +248,73 @@ describe('opaque-token cache while PostgreSQL is cut off', async () => {
       assert.ok(Date.now() - t0 < 10_000, 'back after the store is');
       await new Promise((res) => setTimeout(res, 50));
     }
+  });
+});
+
+/** One form POST on a fresh connection: node:cluster hands connections to the workers in turn. */
+function freshPost(url: string, body: string, authorization: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), authorization, connection: 'close' } },
+      (res) => {
+        let b = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (b += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: b }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('opaque-token cache in `latchkey start --workers 2` (one SQLite file, real processes)', () => {
+  let dataDir: string;
+  let node: NodeProcess;
+  let admin: Runtime;
+  const kek = randomBytes(32).toString('base64url');
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'latchkey-opaque-workers-'));
+    const db = `sqlite:${join(dataDir, 'latchkey.db')}`;
+    admin = await openRuntime(loadConfig({ db, dataDir, kek, logLevel: 'silent' }, {}), createLogger('silent'));
+    node = await spawnNode({ db, dataDir, kek, workers: 2, env: { LATCHKEY_RATE_LIMIT_FAILURES: '1000000' } });
+  });
+  after(async () => {
+    await node?.stop();
+    await closeRuntime(admin).catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('revoked through one worker → no worker answers active later than 1 s after the revocation', async () => {
+    const c = (await new ClientService(admin).create({ client_name: 'opaque', scope: 'latchkey:introspect', audience: [API], access_token_format: 'opaque' }, 'test')) as Creds;
+    const auth = basic(c.client_id, c.client_secret);
+    let token: string | undefined;
+    for (let i = 0; i < 100 && !token; i++) {
+      const r = await freshPost(`${node.url}/oauth2/token`, 'grant_type=client_credentials', auth);
+      if (r.status === 200) token = (JSON.parse(r.body) as { access_token: string }).access_token;
+      else await new Promise((res) => setTimeout(res, 50)); // the other worker may not know the client yet
+    }
+    assert.ok(token, 'a token');
+    const introspect = async () => {
+      const r = await freshPost(`${node.url}/oauth2/introspect`, `token=${token}`, auth);
+      assert.equal(r.status, 200, r.body);
+      return (JSON.parse(r.body) as { active: boolean }).active;
+    };
+    // Both workers answer (and cache) it: connections alternate between them.
+    for (let i = 0; i < 10; i++) assert.equal(await introspect(), true);
+    const rv = await freshPost(`${node.url}/oauth2/revoke`, `token=${token}`, auth);
+    assert.equal(rv.status, 200, rv.body);
+    const revokedAt = Date.now();
+    const late: boolean[] = [];
+    while (Date.now() - revokedAt < 1600) {
+      const at = Date.now();
+      const active = await introspect();
+      if (at - revokedAt > 1000) late.push(active);
+    }
+    assert.ok(late.length >= 4, `${late.length} answers after 1 s`);
+    assert.deepEqual([...new Set(late)], [false], 'a worker still answered active more than 1 s after the revocation');
   });
 });
 
