@@ -1,7 +1,8 @@
 import { createHash, type KeyObject } from 'node:crypto';
+import { TwoGenerationMap } from './generations.js';
 import { DPOP_ALGS, isAsymmetricAlg } from './algorithms.js';
 import { normalizeTyp, parseCompactJws, type JwsHeader, type ParsedJws } from './compact.js';
-import { JoseError, type JoseErrorCode } from './errors.js';
+import { describeValue, JoseError, type JoseErrorCode } from './errors.js';
 import { checkJwkMembers, importPublicMembers, jwkFitsAlg } from './jwk.js';
 import { thumbprintInput } from './thumbprint.js';
 import { createVerifier, type Verifier } from './verify.js';
@@ -108,14 +109,13 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   }
   const { maxAge, clockTolerance } = options;
   const cacheSize = options.keyCacheSize ?? 1000;
-  const keys = new Map<string, ProofKey>();
+  const keys = new TwoGenerationMap<string, ProofKey>(Math.max(1, Math.ceil(cacheSize / 2)));
 
   function proofKey(input: string, members: Parameters<typeof importPublicMembers>[0]): ProofKey {
-    let k = keys.get(input);
+    let k = keys.touch(input);
     if (k === undefined) {
       const key = importPublicMembers(members);
       k = { key, jkt: createHash('sha256').update(input).digest('base64url'), verifiers: new Map() };
-      if (keys.size >= cacheSize) keys.delete(keys.keys().next().value!);
       keys.set(input, k);
     }
     return k;
@@ -140,7 +140,7 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       }
       const { header, payload } = jws;
       // Step 4: "The typ JOSE Header Parameter has the value dpop+jwt" — a media type (RFC 7515 §4.1.9).
-      if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== 'dpop+jwt') fail('ERR_DPOP_TYP', `typ is ${String(header.typ)}, not dpop+jwt`);
+      if (typeof header.typ !== 'string' || normalizeTyp(header.typ) !== 'dpop+jwt') fail('ERR_DPOP_TYP', `typ is ${typeof header.typ === 'string' ? header.typ : describeValue(header.typ)}, not dpop+jwt`);
       // Step 5: "a registered asymmetric digital signature algorithm [...], is not none, is supported by the application, and is acceptable per local policy".
       const alg = header.alg;
       if (!isAsymmetricAlg(alg) || !algorithms.has(alg)) fail('ERR_DPOP_ALG', `alg ${alg} not allowed`);

@@ -58,3 +58,13 @@ export class JoseError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * A value from untrusted input, for an error message: strings as JSON (truncated), other JSON scalars as they are,
+ * anything else by its type. Never calls the value's own toString (`{"toString":0}` would throw).
+ */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}

@@ -9,3 +9,4 @@ export * from './compact.js';
 export * from './verify.js';
 export * from './sign.js';
 export * from './dpop.js';
+export * from './generations.js';

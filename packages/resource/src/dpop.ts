@@ -1,4 +1,4 @@
-import { createDpopVerifier, JoseError, jwkThumbprint as coreThumbprint, normalizeHtu as coreNormalizeHtu, type DpopVerifier } from '@latchkey/jose-core';
+import { createDpopVerifier, JoseError, TwoGenerationMap, jwkThumbprint as coreThumbprint, normalizeHtu as coreNormalizeHtu, type DpopVerifier } from '@latchkey/jose-core';
 import type { PublicJwk } from './algorithms.js';
 import { ResourceError } from './errors.js';
 
@@ -15,33 +15,20 @@ export interface ReplayStore {
 }
 
 /**
- * In-process replay store. Bounded: when full it forgets the entries closest
- * to expiry first. Size it above (requests per second × replay window); one
- * process only.
+ * In-process replay store, in two generations of `maxEntries` (`TwoGenerationMap`): it remembers at least the last
+ * `maxEntries` proofs (so size it above requests per second × replay window) and holds at most twice that; an
+ * insert costs the same when full. One process only.
  */
 export class MemoryReplayStore implements ReplayStore {
-  readonly #seen = new Map<string, number>();
-  readonly #max: number;
+  readonly #seen: TwoGenerationMap<string, number>;
   readonly #clock: () => number;
   constructor(maxEntries = 100_000, clock: () => number = Date.now) {
-    this.#max = maxEntries;
+    this.#seen = new TwoGenerationMap(maxEntries);
     this.#clock = clock;
   }
   checkAndStore(key: string, expiresAt: number, now = this.#clock()): boolean {
     const until = this.#seen.get(key);
     if (until !== undefined && until > now) return false;
-    if (until !== undefined) this.#seen.delete(key);
-    if (this.#seen.size >= this.#max) {
-      // Insertion order ≈ expiry order (constant window), so the first entries are the oldest.
-      for (const [k, exp] of this.#seen) {
-        if (this.#seen.size < this.#max || exp > now) break;
-        this.#seen.delete(k);
-      }
-      if (this.#seen.size >= this.#max) {
-        const first = this.#seen.keys().next();
-        if (!first.done) this.#seen.delete(first.value);
-      }
-    }
     this.#seen.set(key, expiresAt);
     return true;
   }

@@ -155,15 +155,17 @@ describe('DPoP-bound tokens (RFC 9449 §7)', () => {
     assert.equal(!out.ok && out.response.headers['www-authenticate'], 'Bearer');
   });
 
-  it('MemoryReplayStore is bounded and forgets expired entries', () => {
+  it('MemoryReplayStore remembers at least the last maxEntries proofs, holds at most twice that, forgets expired ones', () => {
     const store = new MemoryReplayStore(3);
     assert.equal(store.checkAndStore('a', 1000, 0), true);
     assert.equal(store.checkAndStore('a', 1000, 10), false);
-    store.checkAndStore('b', 1000, 0);
-    store.checkAndStore('c', 1000, 0);
-    store.checkAndStore('d', 1000, 0);
-    assert.ok(store.size <= 3);
-    assert.equal(store.checkAndStore('d', 1000, 20), false);
-    assert.equal(store.checkAndStore('a', 3000, 2000), true, 'expired entries are forgotten');
+    for (const k of ['b', 'c', 'd', 'e']) assert.equal(store.checkAndStore(k, 1000, 0), true);
+    assert.ok(store.size <= 6, `size ${store.size}`);
+    for (const k of ['c', 'd', 'e']) assert.equal(store.checkAndStore(k, 1000, 20), false, `the last 3 are remembered (${k})`);
+    assert.equal(store.checkAndStore('e', 3000, 2000), true, 'expired entries are forgotten');
+    // Many more proofs than the bound: memory stays flat, the most recent ones are still refused.
+    for (let i = 0; i < 1000; i++) store.checkAndStore(`p${i}`, 5000, 2000);
+    assert.ok(store.size <= 6);
+    for (const i of [997, 998, 999]) assert.equal(store.checkAndStore(`p${i}`, 5000, 2100), false);
   });
 });

@@ -1,5 +1,5 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { algFitsKeyType, hasPrivateMembers, isAsymmetricAlg, jwkFitsAlg, validatePublicJwk } from '@latchkey/jose-core';
+import { algFitsKeyType, hasPrivateMembers, isAsymmetricAlg, jwkFitsAlg, TwoGenerationMap, validatePublicJwk } from '@latchkey/jose-core';
 import type { Config } from '../config.js';
 import type { CachedClient } from '../store/client-cache.js';
 import { createOutbound, OutboundError, type Outbound } from '../outbound/index.js';
@@ -71,7 +71,8 @@ function toKeySet(doc: unknown): KeySet {
  */
 export class ClientKeys {
   #inline = new WeakMap<ClientRecord, KeySet>();
-  #remote = new Map<string, RemoteEntry>();
+  /** Bounded (entries of deleted clients age out): two generations, an entry in use stays (TwoGenerationMap). */
+  readonly #remote = new TwoGenerationMap<string, RemoteEntry>(Math.ceil(MAX_REMOTE_ENTRIES / 2));
 
   readonly #outbound: Outbound;
 
@@ -84,10 +85,8 @@ export class ClientKeys {
 
   async #remoteSet(record: ClientRecord, forceRefresh: boolean): Promise<KeySet | undefined> {
     const uri = record.jwks_uri!;
-    let e = this.#remote.get(record.client_id);
+    let e = this.#remote.touch(record.client_id);
     if (!e || e.uri !== uri) {
-      // Bounded: entries of deleted clients are dropped oldest-first once there are many.
-      if (this.#remote.size >= MAX_REMOTE_ENTRIES) this.#remote.delete(this.#remote.keys().next().value!);
       e = { uri, set: undefined, fetchedAt: 0, nextFetchAt: 0, inflight: undefined, lastError: undefined };
       this.#remote.set(record.client_id, e);
     }

@@ -1,4 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
+import { TwoGenerationMap } from '@latchkey/jose-core';
 import type { CachedClient, ClientCache } from '../store/client-cache.js';
 
 /** Most credential pairs remembered per authenticator (LRU beyond it). */
@@ -26,17 +27,20 @@ interface Entry {
  *   within the same propagation bound as the client cache itself. A hit also ends when the earliest-
  *   expiring secret that was live at verification expires (a rotation grace running out).
  * - Only successes are remembered, so a wrong secret never hits: it takes today's full path.
- * - Bounded: least recently used entries go beyond {@link VERIFIED_CREDENTIALS_MAX}.
+ * - Bounded: at most {@link VERIFIED_CREDENTIALS_MAX} entries in two generations (`TwoGenerationMap`); an entry used
+ *   while old moves back to the young one, so roughly the least recently used half is dropped when it fills.
  */
 export class VerifiedCredentials {
   readonly #prefix = randomBytes(32).toString('base64url');
-  #entries = new Map<string, Entry>();
+  readonly #entries: TwoGenerationMap<string, Entry>;
   hits = 0;
 
   constructor(
     private readonly clients: Pick<ClientCache, 'get'>,
-    private readonly max = VERIFIED_CREDENTIALS_MAX,
-  ) {}
+    max = VERIFIED_CREDENTIALS_MAX,
+  ) {
+    this.#entries = new TwoGenerationMap(Math.max(1, Math.ceil(max / 2)));
+  }
 
   /** The lookup key of a credential string (a Basic header value, or an encoded id/secret pair). */
   keyOf(credential: string): string {
@@ -45,15 +49,12 @@ export class VerifiedCredentials {
 
   /** The client these exact credentials were verified for, if that is still current. */
   get(key: string, now: number): CachedClient | undefined {
-    const e = this.#entries.get(key);
+    const e = this.#entries.touch(key);
     if (e === undefined) return undefined;
     if (e.until <= now || this.clients.get(e.client.record.client_id) !== e.client) {
       this.#entries.delete(key);
       return undefined;
     }
-    // LRU: a hit moves the entry to the young end.
-    this.#entries.delete(key);
-    this.#entries.set(key, e);
     this.hits++;
     return e.client;
   }
@@ -62,11 +63,6 @@ export class VerifiedCredentials {
   remember(key: string, client: CachedClient, now: number): void {
     let until = Infinity;
     for (const s of client.secrets) if (s.expires_at != null && s.expires_at > now && s.expires_at < until) until = s.expires_at;
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.max) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
     this.#entries.set(key, { client, until });
   }
 
