@@ -85,7 +85,7 @@ export async function openRuntime(config: Config, log: Logger, opts: { createKek
     const clients = new ClientCache(store);
     const feed = new ChangeFeed(store, config.changePollInterval, (e) => log.warn({ err: errSummary(e) }, 'change feed poll failed'));
     const metrics = createMetrics();
-    const opaqueTokens = new OpaqueTokenCache(store, { syncedAt: () => feed.syncedAt });
+    const opaqueTokens = new OpaqueTokenCache(store, { max: config.opaqueTokenCache, syncedAt: () => feed.syncedAt });
     let redisDown = false;
     const redis = config.redis
       ? connectRedis(config.redis, (e) => {

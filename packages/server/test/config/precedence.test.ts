@@ -28,6 +28,7 @@ const samples: { [K in SettingName]: Sample } = {
   dataDir: { a: '/var/lib/latchkey-a', b: '/var/lib/latchkey-b' },
   db: { a: 'sqlite:/tmp/a.db', b: 'postgres://latchkey@db/latchkey' },
   sqliteCacheMb: { a: 8, b: 64 },
+  opaqueTokenCache: { a: 0, b: 5000 },
   redis: { a: 'redis://127.0.0.1:6379', b: 'rediss://cache.example.com:6380' },
   kek: { a: 'A'.repeat(43), b: 'B'.repeat(43) },
   logLevel: { a: 'warn', b: 'debug' },

@@ -449,3 +449,37 @@ describe('opaque-token cache: bounds (real SQLite store)', () => {
     );
   });
 });
+
+describe('opaqueTokenCache setting (LATCHKEY_OPAQUE_TOKEN_CACHE)', () => {
+  it('0 turns the cache off: issuing and introspecting keep nothing in memory, introspection still answers', async () => {
+    const srv = await startTestServer({ config: { opaqueTokenCache: 0 } });
+    try {
+      assert.equal(srv.services.opaqueTokens.max, 0);
+      const owner = (await srv.createClient({ client_name: 'off', scope: 'r', access_token_format: 'opaque' })) as Creds;
+      const rs = (await srv.createClient({ client_name: 'rs-off', scope: 'latchkey:introspect' })) as Creds;
+      await srv.sync();
+      const t = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(owner.client_id, owner.client_secret) });
+      const i = await postForm(`${srv.url}/oauth2/introspect`, { token: t.json.access_token as string }, { authorization: basic(rs.client_id, rs.client_secret) });
+      assert.equal(i.json.active, true);
+      assert.equal(srv.services.opaqueTokens.size, 0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('the setting bounds the cache', async () => {
+    const srv = await startTestServer({ config: { opaqueTokenCache: 4 } });
+    try {
+      const owner = (await srv.createClient({ client_name: 'small', scope: 'r', access_token_format: 'opaque' })) as Creds;
+      await srv.sync();
+      for (let n = 0; n < 10; n++) {
+        const t = await postForm(`${srv.url}/oauth2/token`, { grant_type: 'client_credentials' }, { authorization: basic(owner.client_id, owner.client_secret) });
+        assert.equal(t.status, 200);
+      }
+      assert.equal(srv.services.opaqueTokens.max, 4);
+      assert.ok(srv.services.opaqueTokens.size <= 4 && srv.services.opaqueTokens.size > 0, `size ${srv.services.opaqueTokens.size}`);
+    } finally {
+      await srv.close();
+    }
+  });
+});
