@@ -86,6 +86,6 @@ it('values whose toString cannot be called (fast-check seed 1267746139) are refu
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const v = createDpopVerifier({ maxAge: 60, clockTolerance: 5 });
   const hostile = JSON.parse('{"toString":0}') as unknown; // what JSON.parse of a token part yields
-  await assert.rejects(v.verify({ proof: `${b64({ typ: hostile, alg: 'ES256' })}.${b64({})}.`, method: 'POST', url: 'https://a.example/t' }), (e: unknown) => e instanceof JE && e.code === 'ERR_DPOP_TYP');
+  await assert.rejects(v.verify({ proof: `${b64({ typ: hostile, alg: 'ES256' })}.${b64({})}.`, method: 'POST', url: 'https://a.example/t', replay: () => true }), (e: unknown) => e instanceof JE && e.code === 'ERR_DPOP_TYP');
   assert.throws(() => validatePublicJwk({ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA', alg: hostile }, 'registration'), (e: unknown) => e instanceof JE);
 });
