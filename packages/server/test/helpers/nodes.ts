@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { CLI } from './cli.js';
-import { freePort } from './harness.js';
+import { createPgDatabase, freePort } from './harness.js';
 
 export interface NodeProcess {
   url: string;
@@ -103,4 +103,14 @@ export class CuttableProxy {
   async restore(): Promise<void> {
     await this.start(this.port);
   }
+}
+
+/** A throwaway PostgreSQL database reached through a CuttableProxy: `url` goes through the proxy. */
+export async function pgBehindProxy(): Promise<{ db: { url: string; drop(): Promise<void> }; proxy: CuttableProxy; url: string }> {
+  const db = await createPgDatabase();
+  const proxy = new CuttableProxy(5432);
+  await proxy.start();
+  const u = new URL(db.url);
+  u.port = String(proxy.port);
+  return { db, proxy, url: u.toString() };
 }

@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { basic, createPgDatabase, freePort, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
-import { CuttableProxy } from '../helpers/nodes.js';
+import { basic, freePort, pgAvailable, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
+import { pgBehindProxy, type CuttableProxy } from '../helpers/nodes.js';
 import { closeRuntime, openRuntime } from '../../src/app/runtime.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/app/server.js';
@@ -19,12 +19,9 @@ describe('PostgreSQL cut off under load (issue 8 item 4, issue 9 faults)', async
 
   before(async () => {
     if (skip) return;
-    db = await createPgDatabase();
-    proxy = new CuttableProxy(5432);
-    await proxy.start();
-    const u = new URL(db.url);
-    u.port = String(proxy.port);
-    srv = await startTestServer({ db: u.toString(), kek, config: { storeOutageGrace: 30 } });
+    let url: string;
+    ({ db, proxy, url } = await pgBehindProxy());
+    srv = await startTestServer({ db: url, kek, config: { storeOutageGrace: 30 } });
     jwtClient = (await srv.createClient({ client_name: 'jwt', scope: 'a' })) as typeof jwtClient;
     opaqueClient = (await srv.createClient({ client_name: 'opaque', scope: 'a', access_token_format: 'opaque' })) as typeof opaqueClient;
   });

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { basic, createPgDatabase, pgAvailable, postForm, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
-import { CuttableProxy, spawnNode, type NodeProcess } from '../helpers/nodes.js';
+import { basic, pgAvailable, postForm, readJson, startTestServer, type TestServer } from '../helpers/harness.js';
+import { pgBehindProxy, spawnNode, type CuttableProxy, type NodeProcess } from '../helpers/nodes.js';
 import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -206,12 +206,9 @@ describe('opaque-token cache while PostgreSQL is cut off', async () => {
 
   before(async () => {
     if (skip) return;
-    db = await createPgDatabase();
-    proxy = new CuttableProxy(5432);
-    await proxy.start();
-    const u = new URL(db.url);
-    u.port = String(proxy.port);
-    srv = await startTestServer({ db: u.toString(), config: { rateLimitFailures: 1_000_000 } });
+    let url: string;
+    ({ db, proxy, url } = await pgBehindProxy());
+    srv = await startTestServer({ db: url, config: { rateLimitFailures: 1_000_000 } });
   });
   after(async () => {
     if (skip) return;
