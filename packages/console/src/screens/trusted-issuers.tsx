@@ -183,6 +183,103 @@ function AddIssuer({ onAdded, onCancel }: { onAdded: (t: TrustedIssuer) => void;
   );
 }
 
+/** The issuer as the update form starts: its current key source, keys and rules. */
+export function updateForm(t: TrustedIssuer): AddForm {
+  const source: KeySource = t.keys_from === 'file' ? 'jwks' : t.keys_from;
+  return {
+    name: t.name,
+    kind: t.kind,
+    issuer: '',
+    source,
+    jwks_uri: t.jwks_uri ?? '',
+    jwks: t.jwks ? JSON.stringify(t.jwks, null, 2) : '',
+    max_assertion_lifetime: String(t.max_assertion_lifetime),
+    single_use: t.single_use,
+  };
+}
+
+/** The form → `PATCH /trusted-issuers/{name}` body: the same rules as adding; name and issuer are not sent (they cannot change). */
+export function updateBody(f: AddForm): Record<string, unknown> {
+  const { name: _name, ...b } = addBody({ ...f, issuer: '' });
+  // Discovery: both key sources cleared (the API's "both null").
+  if (f.source === 'discovery') Object.assign(b, { jwks: null, jwks_uri: null });
+  return b;
+}
+
+/** Replace an issuer's keys or rules in place (e.g. after the cluster rotated its key): no gap, its clients stay. */
+function UpdateIssuer({ t, onSaved }: { t: TrustedIssuer; onSaved: (t: TrustedIssuer) => void }) {
+  const [f, setF] = useState<AddForm>(() => updateForm(t));
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const bad = (field: string) => (error?.field === field || error?.field?.startsWith(`${field}.`) ? 'invalid' : '');
+  const text = (k: 'jwks_uri' | 'jwks' | 'max_assertion_lifetime') => ({
+    value: f[k],
+    name: k,
+    class: bad(k),
+    onInput: (e: Event) => {
+      setSaved(false);
+      setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+    },
+  });
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    try {
+      onSaved(await admin<TrustedIssuer>('PATCH', `/trusted-issuers/${encodeURIComponent(t.name)}`, updateBody(f)));
+      setSaved(true);
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
+    }
+  };
+  const spiffe = f.kind === 'spiffe';
+  return (
+    <form onSubmit={(e) => void submit(e)} class="panel" data-testid="update-issuer-form">
+      <h3>Replace keys or rules</h3>
+      <p class="hint-line">After the platform rotates its signing key: paste the new key set (while it still publishes the old key too). Every node uses it within a second; the clients stay attached.</p>
+      <div class="form">
+        <Field label="Keys from">
+          <select name="source" value={f.source} onChange={(e) => setF({ ...f, source: e.currentTarget.value as KeySource })}>
+            {!spiffe && <option value="discovery">discovery (issuer/.well-known/openid-configuration)</option>}
+            <option value="jwks_uri">{spiffe ? 'bundle endpoint URL' : 'a jwks_uri'}</option>
+            <option value="jwks">{spiffe ? 'pasted trust bundle' : 'pasted JWKS'}</option>
+          </select>
+        </Field>
+        {f.source === 'jwks_uri' && (
+          <Field label={spiffe ? 'Bundle endpoint' : 'JWKS URI'} hint="https; fetched under the outbound fetch policy">
+            <input {...text('jwks_uri')} placeholder="https://" />
+          </Field>
+        )}
+        {f.source === 'jwks' && (
+          <Field label={spiffe ? 'Trust bundle' : 'JWKS'} hint={jwksHint[f.kind]}>
+            <textarea rows={6} spellcheck={false} {...text('jwks')} />
+          </Field>
+        )}
+        <Field label="Max assertion lifetime (s)" hint="longest exp − iat accepted">
+          <input inputMode="numeric" {...text('max_assertion_lifetime')} />
+        </Field>
+        <label class="check">
+          <input type="checkbox" name="single_use" checked={f.single_use} onChange={(e) => setF({ ...f, single_use: e.currentTarget.checked })} />
+          <span>
+            Single-use: a token with a <code>jti</code> is accepted once
+          </span>
+        </label>
+      </div>
+      <ErrorBox error={error} />
+      {saved && (
+        <p class="notice" data-testid="update-issuer-saved">
+          Saved: every node uses it within a second.
+        </p>
+      )}
+      <div class="actions">
+        <button type="submit" data-testid="update-issuer">
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
 /** Loads `GET /trusted-issuers/{name}` for each issuer, for its client count (the list does not carry it). */
 async function withCounts(list: TrustedIssuer[]): Promise<Map<string, number>> {
   const counts = await Promise.all(
@@ -389,6 +486,7 @@ export function TrustedIssuerDetail({ name }: { name: string }) {
           </ul>
         </>
       )}
+      <UpdateIssuer key={t.name} t={t} onSaved={(u) => setT({ ...u, federated_clients: t.federated_clients })} />
       <ErrorBox error={error} />
       <div class="panel danger">
         <h3>Remove</h3>

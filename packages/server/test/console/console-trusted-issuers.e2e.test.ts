@@ -177,6 +177,36 @@ describe('console: trusted issuers and federated clients in a real browser', { s
     assert.equal((await api(srv, 'GET', '/trusted-issuers/cluster', { token: adminToken })).status, 200, 'cancel removed nothing');
   });
 
+  it('replace keys in place (a cluster key rotation): a bad key set shows the API error; the new key works at once, the client stays', async () => {
+    await page.getByTestId('issuer-detail').waitFor();
+    const rotated = await issuerKey('RS256', 'cluster-key-2');
+    const form = page.getByTestId('update-issuer-form');
+    await form.locator('textarea[name=jwks]').fill(JSON.stringify({ keys: [{ ...rotated.publicJwk, d: 'c2VjcmV0' }] }));
+    await page.getByTestId('update-issuer').click();
+    await form.getByTestId('error').filter({ hasText: '(field: jwks)' }).waitFor();
+    assert.equal(await form.locator('textarea[name=jwks].invalid').count(), 1);
+    // The cluster publishes both keys during its rotation: paste both.
+    await form.locator('textarea[name=jwks]').fill(JSON.stringify({ keys: [key.publicJwk, rotated.publicJwk] }, null, 2));
+    await page.getByTestId('update-issuer').click();
+    await page.getByTestId('update-issuer-saved').waitFor();
+    assert.match(await page.getByTestId('issuer-keys').innerText(), /cluster-key-2\s+RSA\s+RS256\s+sig/);
+    assert.equal(await page.getByTestId('issuer-client-count').innerText(), '1');
+    await shot('07b-keys-replaced');
+    const t = await api(srv, 'GET', '/trusted-issuers/cluster', { token: adminToken });
+    assert.deepEqual([t.json.jwks, t.json.max_assertion_lifetime, t.json.federated_clients], [{ keys: [key.publicJwk, rotated.publicJwk] }, 1800, 1]);
+    const audit = await api(srv, 'GET', '/audit?client=trusted-issuer:cluster', { token: adminToken });
+    assert.ok(audit.json.records.some((r: { action: string; actor: string }) => r.action === 'trusted_issuer.update' && r.actor === `console:${srv.admin.client_id}`));
+    await srv.sync();
+    const r = await postForm(`${srv.url}/oauth2/token`, {
+      grant_type: 'client_credentials',
+      client_assertion_type: JWT_BEARER,
+      client_assertion: await platformToken(rotated, kubernetesClaims(CLUSTER, srv.issuer, 'payments', 'api')),
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(decodeJwt(r.json.access_token as string).client_id, clientId);
+    assert.equal((await exchange()).status, 200, 'the old key still works while it is in the set');
+  });
+
   it('usable at 375 px: issuer list, add form, issuer page and federated client form stay inside the screen', async () => {
     const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     try {
