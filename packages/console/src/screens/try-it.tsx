@@ -42,6 +42,11 @@ const SHOWN_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authentic
 
 export const MASK = '••••••••';
 
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const JWT_SPIFFE = 'urn:ietf:params:oauth:client-assertion-type:jwt-spiffe';
+/** Methods whose credential is a JWT the caller pastes: a signed client assertion, or a platform token (federated). */
+export const ASSERTION_METHODS: ReadonlySet<string> = new Set(['private_key_jwt', 'client_secret_jwt', 'federated_jwt']);
+
 /** Replaces every occurrence of each sensitive value (longest first) with the mask. */
 export function masked(text: string, sensitive: string[]): string {
   let out = text;
@@ -56,10 +61,15 @@ const sq = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
  * The token request as a curl command. Unless revealed, the secret is the shell variable $CLIENT_SECRET
  * (so the copied command is still usable and the secret never lands on screen or in the clipboard).
  */
-export function curlCommand(o: { tokenUrl: string; clientId: string; secret: string; method: string; scope: string; resource: string; reveal: boolean }): string {
+export function curlCommand(o: { tokenUrl: string; clientId: string; secret: string; method: string; scope: string; resource: string; reveal: boolean; assertionType?: string }): string {
   const secretArg = (prefix: string) => (o.reveal ? sq(prefix + o.secret) : `${sq(prefix)}"$CLIENT_SECRET"`);
   const lines = [`curl -sS ${sq(o.tokenUrl)}`, `-d grant_type=client_credentials`];
-  if (o.method === 'client_secret_post') {
+  if (ASSERTION_METHODS.has(o.method)) {
+    // RFC 7521 §4.2 / RFC 7523 §2.2: the assertion is the credential; unless revealed it is the shell variable $CLIENT_ASSERTION.
+    if (o.method !== 'federated_jwt') lines.push(`--data-urlencode ${sq('client_id=' + o.clientId)}`);
+    lines.push(`--data-urlencode ${sq('client_assertion_type=' + (o.assertionType ?? JWT_BEARER))}`);
+    lines.push(o.reveal ? `--data-urlencode ${sq('client_assertion=' + o.secret)}` : `--data-urlencode ${sq('client_assertion=')}"$CLIENT_ASSERTION"`);
+  } else if (o.method === 'client_secret_post') {
     lines.push(`--data-urlencode ${sq('client_id=' + o.clientId)}`, `--data-urlencode ${secretArg('client_secret=')}`);
   } else if (formEncode(o.clientId) === o.clientId && (!o.reveal || formEncode(o.secret) === o.secret)) {
     lines.push(`-u ${secretArg(o.clientId + ':')}`);
@@ -95,7 +105,9 @@ export function TryIt({ preselect, recentSecrets }: { preselect?: string | undef
   }, []);
   const client = clients.find((c) => c.client_id === clientId);
   const method = client?.token_endpoint_auth_method;
-  const supported = method === 'client_secret_basic' || method === 'client_secret_post';
+  const assertion = method !== undefined && ASSERTION_METHODS.has(method);
+  const supported = method === 'client_secret_basic' || method === 'client_secret_post' || assertion;
+  const [assertionType, setAssertionType] = useState(JWT_BEARER);
 
   const run = async (e: Event) => {
     e.preventDefault();
@@ -110,7 +122,12 @@ export function TryIt({ preselect, recentSecrets }: { preselect?: string | undef
     if (scope.trim()) params.push(['scope', scope.trim()]);
     if (resource.trim()) params.push(['resource', resource.trim()]);
     const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
-    if (method === 'client_secret_post') {
+    if (assertion) {
+      // RFC 7523 §2.2; a federated client is found from the assertion itself, so its client_id is not needed.
+      if (method !== 'federated_jwt') params.push(['client_id', client.client_id]);
+      params.push(['client_assertion_type', assertionType], ['client_assertion', secret.trim()]);
+      secrets.push(secret.trim(), formEncode(secret.trim()));
+    } else if (method === 'client_secret_post') {
       params.push(['client_id', client.client_id], ['client_secret', secret]);
     } else {
       // RFC 6749 §2.3.1: form-url-encode id and secret, then Basic (base64 of "id:secret").
@@ -157,7 +174,7 @@ export function TryIt({ preselect, recentSecrets }: { preselect?: string | undef
   }
   const show = (text: string) => (reveal ? text : masked(text, sensitive));
   const curl = client
-    ? curlCommand({ tokenUrl: `${location.origin}/oauth2/token`, clientId: client.client_id, secret, method: method ?? '', scope, resource, reveal })
+    ? curlCommand({ tokenUrl: `${location.origin}/oauth2/token`, clientId: client.client_id, secret: assertion ? secret.trim() : secret, method: method ?? '', scope, resource, reveal, assertionType })
     : '';
   const claims = claimsOf(decoded?.claims);
   const tokenAud = Array.isArray(claims.aud) ? (claims.aud as unknown[])[0] : claims.aud;
@@ -186,16 +203,39 @@ export function TryIt({ preselect, recentSecrets }: { preselect?: string | undef
             ))}
           </select>
         </Field>
-        <Field label="Client secret" hint="kept in this tab only; paste the secret you copied">
-          <input type="password" value={secret} data-testid="try-secret" autoComplete="off" onInput={(e) => setSecret(e.currentTarget.value)} />
-        </Field>
+        {assertion ? (
+          <>
+            <Field
+              label="Client assertion"
+              hint={
+                method === 'federated_jwt'
+                  ? 'the platform token, e.g. kubectl create token <service account> --audience <this issuer>; kept in this tab only'
+                  : 'a signed JWT (RFC 7523 §3) with this issuer as aud; kept in this tab only'
+              }
+            >
+              <input type="password" value={secret} data-testid="try-secret" autoComplete="off" onInput={(e) => setSecret(e.currentTarget.value)} />
+            </Field>
+            {method === 'federated_jwt' && (
+              <Field label="Assertion type">
+                <select value={assertionType} data-testid="try-assertion-type" onChange={(e) => setAssertionType(e.currentTarget.value)}>
+                  <option value={JWT_BEARER}>jwt-bearer (Kubernetes, GitHub Actions, OIDC)</option>
+                  <option value={JWT_SPIFFE}>jwt-spiffe (a SPIFFE JWT-SVID)</option>
+                </select>
+              </Field>
+            )}
+          </>
+        ) : (
+          <Field label="Client secret" hint="kept in this tab only; paste the secret you copied">
+            <input type="password" value={secret} data-testid="try-secret" autoComplete="off" onInput={(e) => setSecret(e.currentTarget.value)} />
+          </Field>
+        )}
         <Field label="scope" hint={client ? `allowed: ${client.scope || 'none'}` : 'optional'}>
           <input value={scope} onInput={(e) => setScope(e.currentTarget.value)} />
         </Field>
         <Field label="resource" hint={client?.audience.length ? `allowed: ${client.audience.join(', ')}` : 'optional (RFC 8707)'}>
           <input value={resource} onInput={(e) => setResource(e.currentTarget.value)} />
         </Field>
-        {client && !supported && <p class="error">The try-it panel speaks client_secret_basic and client_secret_post; this client uses {method}.</p>}
+        {client && !supported && <p class="error">The try-it panel cannot present a client certificate from the browser; this client uses {method} (try it with curl --cert).</p>}
         <div class="actions">
           <button type="submit" disabled={!client || !supported || !secret} data-testid="try-run">
             Request a token
@@ -215,9 +255,15 @@ export function TryIt({ preselect, recentSecrets }: { preselect?: string | undef
                 {reveal ? 'Hide secrets' : 'Reveal secrets'}
               </button>
             </div>
-            {!reveal && <p class="muted">The client secret, the Basic credentials and the access token are masked ({MASK}); reveal them only where nobody can read your screen.</p>}
+            {!reveal && (
+              <p class="muted">
+                {assertion ? 'The client assertion' : 'The client secret, the Basic credentials'} and the access token are masked ({MASK}); reveal them only where nobody can read your screen.
+              </p>
+            )}
             <pre data-testid="try-request">{show(tokenStep.request)}</pre>
-            <p class="muted">{reveal ? 'The same request with curl:' : 'The same request with curl (set CLIENT_SECRET in your shell first, e.g. read -rs CLIENT_SECRET; export CLIENT_SECRET):'}</p>
+            <p class="muted">
+              {reveal ? 'The same request with curl:' : `The same request with curl (set ${assertion ? 'CLIENT_ASSERTION' : 'CLIENT_SECRET'} in your shell first, e.g. ${assertion ? 'CLIENT_ASSERTION=$(cat token-file); export CLIENT_ASSERTION' : 'read -rs CLIENT_SECRET; export CLIENT_SECRET'}):`}
+            </p>
             <div class="copyable">
               <pre data-testid="try-curl">{curl}</pre>
               <button

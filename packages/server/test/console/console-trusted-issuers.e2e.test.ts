@@ -141,6 +141,26 @@ describe('console: trusted issuers and federated clients in a real browser', { s
     assert.equal(decodeJwt(res.json.access_token as string).client_id, clientId);
   });
 
+  it('"Try it" with the platform token as the client assertion: 200 from the real token endpoint, the token masked until revealed', async () => {
+    const platform = await platformToken(key, kubernetesClaims(CLUSTER, srv.issuer, 'payments', 'api'));
+    await page.goto(srv.url + `/#/try/${encodeURIComponent(clientId)}`);
+    await page.getByTestId('try-client').locator(`option[value="${clientId}"]`).waitFor({ state: 'attached' });
+    await page.getByLabel('Client assertion').waitFor();
+    assert.equal(await page.getByTestId('try-secret').getAttribute('type'), 'password');
+    await page.getByTestId('try-secret').fill(platform);
+    await page.getByTestId('try-run').click();
+    await page.getByTestId('try-api-response').waitFor();
+    const request = await page.getByTestId('try-request').innerText();
+    assert.ok(request.includes('client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer'), request);
+    assert.ok(request.includes('client_assertion=••••••••') && !request.includes(platform), 'the platform token is masked');
+    assert.match(await page.getByTestId('try-response').innerText(), /^HTTP\/1\.1 200/);
+    const claims = JSON.parse(await page.getByTestId('try-claims').innerText()) as { client_id: string; scope: string };
+    assert.deepEqual([claims.client_id, claims.scope], [clientId, 'orders:read']);
+    const curl = await page.getByTestId('try-curl').innerText();
+    assert.ok(curl.includes(`--data-urlencode 'client_assertion='"$CLIENT_ASSERTION"`) && !curl.includes(platform), curl);
+    await shot('05b-try-federated');
+  });
+
   it('the client page shows the federated identity and edits its claim conditions', async () => {
     await page.goto(srv.url + `/#/clients/${encodeURIComponent(clientId)}`);
     await page.getByTestId('client-detail').waitFor();
