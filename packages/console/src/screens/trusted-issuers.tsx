@@ -99,6 +99,44 @@ const jwksHint: Record<IssuerKind, string> = {
   github: 'public keys only, {"keys": [...]}',
 };
 
+/** Props of one text input of the issuer forms (value, name, invalid class, input handler). */
+type TextProps = (k: 'jwks_uri' | 'jwks' | 'max_assertion_lifetime') => { value: string; name: string; class: string; onInput: (e: Event) => void };
+
+/** Where the keys come from, and the rules: shared by the add and the update form. */
+function KeysAndRules({ f, setF, text }: { f: AddForm; setF: (f: AddForm) => void; text: TextProps }) {
+  const spiffe = f.kind === 'spiffe';
+  return (
+    <>
+      <Field label="Keys from">
+        <select name="source" value={f.source} onChange={(e) => setF({ ...f, source: e.currentTarget.value as KeySource })}>
+          {!spiffe && <option value="discovery">discovery (issuer/.well-known/openid-configuration)</option>}
+          <option value="jwks_uri">{spiffe ? 'bundle endpoint URL' : 'a jwks_uri'}</option>
+          <option value="jwks">{spiffe ? 'pasted trust bundle' : 'pasted JWKS'}</option>
+        </select>
+      </Field>
+      {f.source === 'jwks_uri' && (
+        <Field label={spiffe ? 'Bundle endpoint' : 'JWKS URI'} hint="https; fetched under the outbound fetch policy">
+          <input {...text('jwks_uri')} placeholder="https://" />
+        </Field>
+      )}
+      {f.source === 'jwks' && (
+        <Field label={spiffe ? 'Trust bundle' : 'JWKS'} hint={jwksHint[f.kind]}>
+          <textarea rows={6} spellcheck={false} {...text('jwks')} />
+        </Field>
+      )}
+      <Field label="Max assertion lifetime (s)" hint="longest exp − iat accepted; Kubernetes projected tokens last 1 h by default">
+        <input inputMode="numeric" {...text('max_assertion_lifetime')} />
+      </Field>
+      <label class="check">
+        <input type="checkbox" name="single_use" checked={f.single_use} onChange={(e) => setF({ ...f, single_use: e.currentTarget.checked })} />
+        <span>
+          Single-use: a token with a <code>jti</code> is accepted once (platform tokens are normally reused for their lifetime)
+        </span>
+      </label>
+    </>
+  );
+}
+
 /** The "add" form, shown on the list screen. */
 function AddIssuer({ onAdded, onCancel }: { onAdded: (t: TrustedIssuer) => void; onCancel: () => void }) {
   const [f, setF] = useState<AddForm>(emptyAdd);
@@ -143,32 +181,7 @@ function AddIssuer({ onAdded, onCancel }: { onAdded: (t: TrustedIssuer) => void;
         <Field label={spiffe ? 'Trust domain' : 'Issuer URL'} hint={issuerHint[f.kind]}>
           <input {...text('issuer')} placeholder={spiffe ? 'spiffe://example.org' : f.kind === 'github' ? GITHUB_ISSUER : 'https://'} />
         </Field>
-        <Field label="Keys from">
-          <select name="source" value={f.source} onChange={(e) => setF({ ...f, source: e.currentTarget.value as KeySource })}>
-            {!spiffe && <option value="discovery">discovery (issuer/.well-known/openid-configuration)</option>}
-            <option value="jwks_uri">{spiffe ? 'bundle endpoint URL' : 'a jwks_uri'}</option>
-            <option value="jwks">{spiffe ? 'pasted trust bundle' : 'pasted JWKS'}</option>
-          </select>
-        </Field>
-        {f.source === 'jwks_uri' && (
-          <Field label={spiffe ? 'Bundle endpoint' : 'JWKS URI'} hint="https; fetched under the outbound fetch policy">
-            <input {...text('jwks_uri')} placeholder="https://" />
-          </Field>
-        )}
-        {f.source === 'jwks' && (
-          <Field label={spiffe ? 'Trust bundle' : 'JWKS'} hint={jwksHint[f.kind]}>
-            <textarea rows={6} spellcheck={false} {...text('jwks')} />
-          </Field>
-        )}
-        <Field label="Max assertion lifetime (s)" hint="longest exp − iat accepted; Kubernetes projected tokens last 1 h by default">
-          <input inputMode="numeric" {...text('max_assertion_lifetime')} />
-        </Field>
-        <label class="check">
-          <input type="checkbox" name="single_use" checked={f.single_use} onChange={(e) => setF({ ...f, single_use: e.currentTarget.checked })} />
-          <span>
-            Single-use: a token with a <code>jti</code> is accepted once (platform tokens are normally reused for their lifetime)
-          </span>
-        </label>
+        <KeysAndRules f={f} setF={setF} text={text} />
       </div>
       <ErrorBox error={error} />
       <div class="actions">
@@ -232,38 +245,12 @@ function UpdateIssuer({ t, onSaved }: { t: TrustedIssuer; onSaved: (t: TrustedIs
       setError(err instanceof ApiError ? err : new ApiError(0, 'error', String(err)));
     }
   };
-  const spiffe = f.kind === 'spiffe';
   return (
     <form onSubmit={(e) => void submit(e)} class="panel" data-testid="update-issuer-form">
       <h3>Replace keys or rules</h3>
       <p class="hint-line">After the platform rotates its signing key: paste the new key set (while it still publishes the old key too). Every node uses it within a second; the clients stay attached.</p>
       <div class="form">
-        <Field label="Keys from">
-          <select name="source" value={f.source} onChange={(e) => setF({ ...f, source: e.currentTarget.value as KeySource })}>
-            {!spiffe && <option value="discovery">discovery (issuer/.well-known/openid-configuration)</option>}
-            <option value="jwks_uri">{spiffe ? 'bundle endpoint URL' : 'a jwks_uri'}</option>
-            <option value="jwks">{spiffe ? 'pasted trust bundle' : 'pasted JWKS'}</option>
-          </select>
-        </Field>
-        {f.source === 'jwks_uri' && (
-          <Field label={spiffe ? 'Bundle endpoint' : 'JWKS URI'} hint="https; fetched under the outbound fetch policy">
-            <input {...text('jwks_uri')} placeholder="https://" />
-          </Field>
-        )}
-        {f.source === 'jwks' && (
-          <Field label={spiffe ? 'Trust bundle' : 'JWKS'} hint={jwksHint[f.kind]}>
-            <textarea rows={6} spellcheck={false} {...text('jwks')} />
-          </Field>
-        )}
-        <Field label="Max assertion lifetime (s)" hint="longest exp − iat accepted">
-          <input inputMode="numeric" {...text('max_assertion_lifetime')} />
-        </Field>
-        <label class="check">
-          <input type="checkbox" name="single_use" checked={f.single_use} onChange={(e) => setF({ ...f, single_use: e.currentTarget.checked })} />
-          <span>
-            Single-use: a token with a <code>jti</code> is accepted once
-          </span>
-        </label>
+        <KeysAndRules f={f} setF={setF} text={text} />
       </div>
       <ErrorBox error={error} />
       {saved && (
