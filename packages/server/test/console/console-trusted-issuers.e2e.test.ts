@@ -13,7 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { api, tokenFor } from '../admin/helpers.js';
 import { INVALID_CLIENT, JWT_BEARER, issuerKey, kubernetesClaims, platformToken, type IssuerKey } from '../federated/helpers.js';
-import { ARTIFACTS, CHROMIUM, browserAvailable, ensureConsoleBuilt } from './console-helpers.js';
+import { ARTIFACTS, CHROMIUM, assertFitsPhone, browserAvailable, ensureConsoleBuilt, phonePage } from './console-helpers.js';
 
 const available = browserAvailable();
 const CLUSTER = 'https://kubernetes.default.svc.cluster.local';
@@ -228,30 +228,9 @@ describe('console: trusted issuers and federated clients in a real browser', { s
   });
 
   it('usable at 375 px: issuer list, add form, issuer page and federated client form stay inside the screen', async () => {
-    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const { phone, p } = await phonePage(browser, consoleErrors);
     try {
-      const p = await phone.newPage();
-      p.setDefaultTimeout(15_000);
-      p.on('console', (m) => {
-        if (m.type() === 'error') consoleErrors.push(m.text());
-      });
-      p.on('pageerror', (e) => consoleErrors.push(e.message));
-      const check = async (name: string) => {
-        const o = await p.evaluate(() => {
-          const w = document.documentElement.clientWidth;
-          const bad: string[] = [];
-          for (const el of document.querySelectorAll('body *')) {
-            if (el.closest('.table-wrap, pre, select, option')) continue;
-            const r = el.getBoundingClientRect();
-            if (r.width > 0 && (r.right > w + 1 || r.left < -1)) bad.push(`${el.tagName.toLowerCase()}.${el.className || ''} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
-          }
-          return { scrollWidth: document.documentElement.scrollWidth, width: w, bad };
-        });
-        assert.equal(o.width, 375, name);
-        assert.ok(o.scrollWidth <= o.width, `${name}: the page is ${o.scrollWidth} px wide`);
-        assert.deepEqual(o.bad, [], `${name}: elements outside the screen`);
-        await p.screenshot({ path: join(ARTIFACTS, `mobile-trust-${name}.png`), fullPage: true });
-      };
+      const check = (name: string) => assertFitsPhone(p, name, `mobile-trust-${name}`);
       await p.goto(srv.url + '/');
       await p.getByLabel('Client ID').fill(srv.admin.client_id);
       await p.getByLabel('Client secret').fill(srv.admin.client_secret);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { basic, postForm, startTestServer, type TestServer } from '../helpers/harness.js';
 import { api, tokenFor } from '../admin/helpers.js';
-import { ARTIFACTS, CHROMIUM, browserAvailable, ensureConsoleBuilt } from './console-helpers.js';
+import { ARTIFACTS, CHROMIUM, assertFitsPhone, browserAvailable, ensureConsoleBuilt, phonePage } from './console-helpers.js';
 
 const available = browserAvailable();
 
@@ -248,7 +248,8 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
   it('delete asks first; cancel keeps the client, confirm deletes it', async () => {
     const doomed = await srv.createClient({ client_name: 'doomed-service', scope: 'x' });
     await page.goto(srv.url + `/#/clients/${encodeURIComponent(doomed.client_id)}`);
-    await page.getByTestId('client-detail').waitFor();
+    // A hash change re-renders the page in place: wait for *this* client, not the previous test's detail view.
+    await page.getByTestId('client-detail').filter({ hasText: 'doomed-service' }).waitFor();
     await page.getByTestId('delete-client').click();
     await page.getByTestId('delete-client-confirm').waitFor();
     await page.getByTestId('delete-client-no').click();
@@ -315,33 +316,9 @@ describe('web console in a real browser', { skip: !available && 'Chromium not in
   });
 
   it('usable at 375 px: the header wraps inside the screen, tables scroll sideways, nothing overflows the page', async () => {
-    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const { phone, p } = await phonePage(browser, consoleErrors);
     try {
-      const p = await phone.newPage();
-      p.setDefaultTimeout(15_000);
-      p.on('console', (m) => {
-        if (m.type() === 'error') consoleErrors.push(m.text());
-      });
-      p.on('pageerror', (e) => consoleErrors.push(e.message));
-      /** Elements sticking out of the 375 px viewport, except inside a scrolling table box or a <pre>/<select>. */
-      const overflow = () =>
-        p.evaluate(() => {
-          const w = document.documentElement.clientWidth;
-          const bad: string[] = [];
-          for (const el of document.querySelectorAll('body *')) {
-            if (el.closest('.table-wrap, pre, select, option')) continue;
-            const r = el.getBoundingClientRect();
-            if (r.width > 0 && (r.right > w + 1 || r.left < -1)) bad.push(`${el.tagName.toLowerCase()}.${el.className || ''} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
-          }
-          return { scrollWidth: document.documentElement.scrollWidth, width: w, bad };
-        });
-      const check = async (name: string) => {
-        const o = await overflow();
-        assert.equal(o.width, 375, name);
-        assert.ok(o.scrollWidth <= o.width, `${name}: the page is ${o.scrollWidth} px wide`);
-        assert.deepEqual(o.bad, [], `${name}: elements outside the screen`);
-        await p.screenshot({ path: join(ARTIFACTS, `mobile-${name}.png`), fullPage: true });
-      };
+      const check = (name: string) => assertFitsPhone(p, name, `mobile-${name}`);
       await p.goto(srv.url + '/');
       await p.getByLabel('Client ID').waitFor();
       await check('01-sign-in');
