@@ -1,3 +1,4 @@
+import { TwoGenerationMap } from '@latchkey/jose-core';
 import type { Store } from '../store/store.js';
 import type { ChangeEvent, OpaqueTokenRecord } from '../store/types.js';
 
@@ -39,10 +40,8 @@ export const OPAQUE_CACHE_MAX = 20_000;
  * the client cache), JWT revocations (tokens/revocations.ts).
  */
 export class OpaqueTokenCache {
-  #young = new Map<string, OpaqueTokenRecord>();
-  #old = new Map<string, OpaqueTokenRecord>();
-  /** Records per generation (`max / 2`, rounded up); 0 = off. */
-  readonly #generation: number;
+  /** Two generations of `max / 2` (rounded up) records; undefined when the cache is off (max 0). */
+  readonly #records: TwoGenerationMap<string, OpaqueTokenRecord> | undefined;
   readonly #max: number;
   readonly #maxStalenessMs: number;
   readonly #syncedAt: () => number;
@@ -54,13 +53,13 @@ export class OpaqueTokenCache {
     opts: OpaqueTokenCacheOptions,
   ) {
     this.#max = Math.max(0, Math.floor(opts.max ?? OPAQUE_CACHE_MAX));
-    this.#generation = Math.ceil(this.#max / 2);
+    this.#records = this.#max > 0 ? new TwoGenerationMap(Math.ceil(this.#max / 2)) : undefined;
     this.#maxStalenessMs = opts.maxStalenessMs ?? 1000;
     this.#syncedAt = opts.syncedAt;
   }
 
   get size(): number {
-    return this.#young.size + this.#old.size;
+    return this.#records?.size ?? 0;
   }
 
   get max(): number {
@@ -79,15 +78,9 @@ export class OpaqueTokenCache {
   async lookup(tokenHash: string, nowMs = Date.now()): Promise<OpaqueTokenRecord | undefined> {
     const nowSeconds = Math.floor(nowMs / 1000);
     const fresh = nowMs - this.#syncedAt() <= this.#maxStalenessMs;
-    let hit = this.#young.get(tokenHash);
-    if (hit === undefined) {
-      hit = this.#old.get(tokenHash);
-      // Used while old: moved to the young generation, so a record in use is never dropped.
-      if (hit !== undefined && hit.exp > nowSeconds && fresh) {
-        this.#old.delete(tokenHash);
-        this.#put(hit);
-      }
-    }
+    const hit = this.#records?.get(tokenHash);
+    // Used while old: moved to the young generation (touch), so a record in use is never dropped.
+    if (hit !== undefined && hit.exp > nowSeconds && fresh) this.#records!.touch(tokenHash);
     if (hit !== undefined) {
       if (hit.exp <= nowSeconds) this.#delete(tokenHash);
       else if (fresh) return hit;
@@ -122,18 +115,11 @@ export class OpaqueTokenCache {
   };
 
   #delete(tokenHash: string): void {
-    this.#young.delete(tokenHash);
-    this.#old.delete(tokenHash);
+    this.#records?.delete(tokenHash);
   }
 
+  /** Into the young generation (a copy still in the old one is replaced: one copy per hash). */
   #put(rec: OpaqueTokenRecord): void {
-    if (this.#generation === 0) return;
-    // A refill of a record still in the old generation replaces it there too (one copy per hash).
-    this.#old.delete(rec.token_hash);
-    this.#young.set(rec.token_hash, rec);
-    if (this.#young.size >= this.#generation) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
+    this.#records?.set(rec.token_hash, rec);
   }
 }
